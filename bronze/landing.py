@@ -1,0 +1,87 @@
+"""Layout of the landing zone: write-once objects whose key carries their lineage.
+
+Event objects live at
+``events/{event_type}/received_date={YYYY-MM-DD}/{received_at}_{source}_{object_id}.{ext}``
+where ``received_at`` is ``YYYYMMDDTHHMMSSffffffZ`` (UTC). The key alone tells Bronze the
+event type, when the object arrived and from which source, so lineage needs no side table and
+is identical on a local folder and on S3. Reference data lives under ``reference/{name}/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bronze.contracts import EVENT_TYPES, EventType
+
+Source = Literal["api", "batch"]
+FORMATS = ("jsonl", "csv", "parquet")
+REFERENCE_NAMES = ("plans", "fx_rates")
+
+_KEY_RE = re.compile(
+    r"^events/(?P<event_type>[a-z_]+)/received_date=(?P<date>\d{4}-\d{2}-\d{2})/"
+    r"(?P<ts>\d{8}T\d{12}Z)_(?P<source>api|batch)_(?P<object_id>[0-9A-Za-z-]+)\.(?P<ext>jsonl|csv|parquet)$"
+)
+_TS_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+
+@dataclass(frozen=True)
+class LandingKey:
+    """Parsed lineage of one landing object."""
+
+    event_type: EventType
+    received_at: dt.datetime
+    source: Source
+    object_id: str
+    ext: str
+
+    @property
+    def key(self) -> str:
+        """The object key relative to the landing root."""
+        ts = self.received_at.astimezone(dt.UTC).strftime(_TS_FORMAT)
+        day = self.received_at.astimezone(dt.UTC).date().isoformat()
+        return (
+            f"events/{self.event_type}/received_date={day}/"
+            f"{ts}_{self.source}_{self.object_id}.{self.ext}"
+        )
+
+
+def event_key(
+    event_type: EventType,
+    received_at: dt.datetime,
+    source: Source,
+    object_id: str,
+    ext: str = "jsonl",
+) -> str:
+    """Key of a new event object."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    if ext not in FORMATS:
+        raise ValueError(f"unsupported landing format {ext!r}")
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    return LandingKey(event_type, received_at, source, object_id, ext).key
+
+
+def parse_event_key(key: str) -> LandingKey:
+    """Lineage encoded in an event object key (raises ValueError if it is not one)."""
+    match = _KEY_RE.match(key)
+    if match is None or match["event_type"] not in EVENT_TYPES:
+        raise ValueError(f"not a landing event key: {key!r}")
+    received_at = dt.datetime.strptime(match["ts"], _TS_FORMAT).replace(tzinfo=dt.UTC)
+    return LandingKey(
+        event_type=match["event_type"],  # type: ignore[arg-type]
+        received_at=received_at,
+        source=match["source"],  # type: ignore[arg-type]
+        object_id=match["object_id"],
+        ext=match["ext"],
+    )
+
+
+def reference_key(name: str, object_id: str, ext: str = "csv") -> str:
+    """Key of a reference-data object (plan catalog, FX rates)."""
+    if name not in REFERENCE_NAMES:
+        raise ValueError(f"unknown reference data set {name!r}")
+    return f"reference/{name}/{object_id}.{ext}"

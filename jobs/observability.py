@@ -1,0 +1,158 @@
+"""Structured JSON logging with a run id, and the `ops.pipeline_runs` bookkeeping."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
+
+from conf.settings import Settings
+
+_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
+
+PIPELINE_RUNS_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("job_name", T.StringType(), False),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("started_at", T.TimestampType(), False),
+        T.StructField("finished_at", T.TimestampType(), False),
+        T.StructField("duration_s", T.DoubleType(), False),
+        T.StructField("rows_in", T.LongType(), True),
+        T.StructField("rows_out", T.LongType(), True),
+        T.StructField("params", T.StringType(), True),
+        T.StructField("metrics", T.StringType(), True),
+        T.StructField("error", T.StringType(), True),
+        T.StructField("parent_run_id", T.StringType(), True),
+    ]
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with timestamp, level, logger, run_id and extras."""
+
+    _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render a record as JSON."""
+        payload: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "run_id": _run_id.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send finlake logs as JSON lines to stderr and quiet chatty libraries."""
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.handlers = [handler]
+    root.setLevel(level)
+    for noisy in ("py4j", "great_expectations", "urllib3", "botocore", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def current_run_id() -> str | None:
+    """Run id of the job being executed, if any."""
+    return _run_id.get()
+
+
+def new_run_id(job_name: str) -> str:
+    """A sortable, unique run id."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{job_name}-{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class RunRecord:
+    """Mutable record a job fills while it runs."""
+
+    run_id: str
+    job_name: str
+    params: dict[str, Any]
+    rows_in: int | None = None
+    rows_out: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    parent_run_id: str | None = None
+
+
+@contextmanager
+def pipeline_run(
+    spark: SparkSession,
+    settings: Settings,
+    job_name: str,
+    params: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> Iterator[RunRecord]:
+    """Bind a run id to the logs and append one row to `ops.pipeline_runs` on exit."""
+    record = RunRecord(
+        run_id=run_id or new_run_id(job_name),
+        job_name=job_name,
+        params=params or {},
+        parent_run_id=_run_id.get(),
+    )
+    token = _run_id.set(record.run_id)
+    log = logging.getLogger(f"finlake.{job_name}")
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    log.info("job started", extra={"job": job_name, "params": record.params})
+    status, error = "succeeded", None
+    try:
+        yield record
+    except BaseException as exc:
+        status = "failed"
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:4000]
+        log.error("job failed", extra={"job": job_name, "error": error})
+        raise
+    finally:
+        duration = time.perf_counter() - t0
+        row = (
+            record.run_id,
+            job_name,
+            status,
+            started.replace(tzinfo=None),
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            round(duration, 3),
+            record.rows_in,
+            record.rows_out,
+            json.dumps(record.params, default=str, sort_keys=True),
+            json.dumps(record.metrics, default=str, sort_keys=True),
+            error,
+            record.parent_run_id,
+        )
+        try:
+            (
+                spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
+                .write.format("delta")
+                .mode("append")
+                .save(settings.table_path("ops", "pipeline_runs"))
+            )
+        except Exception:  # bookkeeping must never hide the job's own outcome
+            log.exception("could not record pipeline run")
+        log.info(
+            "job finished",
+            extra={"job": job_name, "status": status, "duration_s": round(duration, 3)},
+        )
+        _run_id.reset(token)

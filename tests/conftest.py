@@ -1,0 +1,39 @@
+"""Shared fixtures: one Spark session (Delta enabled) and test settings for the whole run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["FINLAKE_ENV"] = "test"
+os.environ.setdefault("FINLAKE_API_KEYS", '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], "test-admin-key": ["ingest", "read"]}')
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+from conf.settings import Settings, get_settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def session_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake root shared by the session's Spark-level tests."""
+    return tmp_path_factory.mktemp("lake")
+
+
+@pytest.fixture(scope="session")
+def settings(session_lake: Path) -> Settings:
+    """Test-profile settings rooted in a temporary lake."""
+    get_settings.cache_clear()
+    return Settings(lake_root=str(session_lake))
+
+
+@pytest.fixture(scope="session")
+def spark(settings: Settings) -> Iterator[object]:
+    """The one SparkSession of the test run (Delta enabled, 2 shuffle partitions)."""
+    from jobs.spark import get_spark
+
+    session = get_spark(settings, "finlake-tests")
+    yield session
+    session.stop()
