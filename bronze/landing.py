@@ -72,7 +72,7 @@ def parse_event_key(key: str) -> LandingKey:
         raise ValueError(f"not a landing event key: {key!r}")
     received_at = dt.datetime.strptime(match["ts"], _TS_FORMAT).replace(tzinfo=dt.UTC)
     return LandingKey(
-        event_type=match["event_type"],  # type: ignore[arg-type]
+        event_type=match["event_type"],
         received_at=received_at,
         source=match["source"],  # type: ignore[arg-type]
         object_id=match["object_id"],
