@@ -1,0 +1,286 @@
+"""Event ingestion: parse, validate structurally, and land write-once JSONL objects.
+
+The route layer stays thin; everything that decides what is accepted and what is stored lives
+here so it can be tested without HTTP.
+
+Durability and idempotency (``Idempotency-Key``):
+
+1. The batch is parsed and validated; an invalid batch raises `InvalidBatch` and touches
+   nothing in the store.
+2. Without an idempotency key the batch is written as one write-once object and acknowledged.
+3. With a key, an *intent record* ``_idempotency/{client}/{sha256(key)}.json`` is written first
+   (write-once) naming the object key the batch will have and a fingerprint of the batch; only
+   then is the batch written. A retry finds the record: if the object exists it answers the
+   original response, if not (the first attempt crashed or the store failed in between, so it
+   was never acknowledged) it writes the object at the recorded key and answers the original
+   response. Concurrent retries race on write-once puts of the same key and content, so the
+   batch lands exactly once and nothing is acknowledged before its data is stored.
+
+Numbers are parsed as `Decimal` and written back from their text, so money never goes
+through float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import Any, Final
+
+from pydantic import TypeAdapter, ValidationError
+
+from bronze.contracts import EVENT_MODELS, EVENT_TYPES, EventBase, EventType
+from bronze.landing import event_key
+from bronze.objectstore import ObjectStore
+
+IDEMPOTENCY_PREFIX: Final = "_idempotency"
+MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
+MAX_REPORTED_ERRORS: Final = 1000
+
+BATCH_ADAPTERS: dict[EventType, TypeAdapter[list[EventBase]]] = {
+    event_type: TypeAdapter(list[model])  # type: ignore[valid-type]
+    for event_type, model in EVENT_MODELS.items()
+}
+
+
+class InvalidBatch(ValueError):
+    """The request body is not a structurally valid event or batch; nothing was landed."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class IdempotencyKeyReused(ValueError):
+    """An idempotency key was sent again with a different batch."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the API acknowledges for an accepted batch."""
+
+    accepted: int
+    object_key: str
+    received_at: str
+    replayed: bool = False
+    landed: bool = True
+
+    def body(self) -> dict[str, Any]:
+        """JSON body of the 202 response."""
+        return {
+            "accepted": self.accepted,
+            "object_key": self.object_key,
+            "received_at": self.received_at,
+        }
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def parse_events(raw: bytes, max_events: int) -> list[Any]:
+    """Decode one event or `{"events": [...]}` into a list of raw JSON values."""
+    if not raw.strip():
+        raise InvalidBatch("empty request body")
+    try:
+        document = _DECODER.decode(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidBatch(f"request body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidBatch("request body must be a JSON object (one event or {'events': [...]})")
+    if "events" not in document:
+        return [document]
+    events = document["events"]
+    if set(document) != {"events"}:
+        raise InvalidBatch("a batch envelope carries only the 'events' list")
+    if not isinstance(events, list):
+        raise InvalidBatch("'events' must be a JSON array")
+    if not events:
+        raise InvalidBatch("'events' is empty")
+    if len(events) > max_events:
+        raise InvalidBatch(f"too many events: {len(events)} > {max_events} per request")
+    return events
+
+
+def validate_events(event_type: EventType, events: list[Any]) -> None:
+    """Check every event against its contract; raise `InvalidBatch` with per-index errors."""
+    try:
+        BATCH_ADAPTERS[event_type].validate_python(events)
+    except ValidationError as exc:
+        by_index: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            loc = error["loc"]
+            index = loc[0] if loc and isinstance(loc[0], int) else 0
+            field = ".".join(str(part) for part in loc[1:]) or None
+            by_index[index].append({"field": field, "type": error["type"], "msg": error["msg"]})
+        errors = []
+        for index in sorted(by_index)[:MAX_REPORTED_ERRORS]:
+            event = events[index]
+            event_id = event.get("event_id") if isinstance(event, dict) else None
+            errors.append(
+                {
+                    "index": index,
+                    "event_id": event_id if isinstance(event_id, str) else None,
+                    "errors": by_index[index],
+                }
+            )
+        raise InvalidBatch(
+            f"{len(by_index)} of {len(events)} events are invalid; nothing was landed", errors
+        ) from None
+
+
+def _dump(value: Any, encode_str: Any) -> str:
+    """Compact JSON of a decoded value; Decimals keep their text (no float round trip)."""
+    kind = type(value)
+    if kind is str:
+        return str(encode_str(value))
+    if kind is Decimal:
+        return str(value)
+    if kind is dict:
+        return (
+            "{"
+            + ",".join(f"{encode_str(k)}:{_dump(v, encode_str)}" for k, v in value.items())
+            + "}"
+        )
+    if kind is list:
+        return "[" + ",".join(_dump(v, encode_str) for v in value) + "]"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    raise TypeError(f"unexpected JSON value of type {kind.__name__}")
+
+
+def to_jsonl(events: list[Any]) -> bytes:
+    """One compact JSON line per event, as received (UTF-8)."""
+    text = "\n".join(_dump(event, encode_basestring) for event in events) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates sent as \\ud8xx escapes: keep them escaped
+        text = "\n".join(_dump(event, encode_basestring_ascii) for event in events) + "\n"
+        return text.encode("ascii")
+
+
+def format_received_at(received_at: dt.datetime) -> str:
+    """RFC 3339 UTC timestamp with microseconds and a `Z`."""
+    return received_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_idempotency_key(value: str) -> str:
+    """Validate an `Idempotency-Key` header value (1-255 visible ASCII characters)."""
+    if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(
+        "!" <= ch <= "~" for ch in value
+    ):
+        raise ValueError(
+            f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters"
+        )
+    return value
+
+
+def idempotency_record_key(client_id: str, idempotency_key: str) -> str:
+    """Store key of the idempotency record of one client's key."""
+    digest = hashlib.sha256(idempotency_key.encode("ascii")).hexdigest()
+    return f"{IDEMPOTENCY_PREFIX}/{client_id}/{digest}.json"
+
+
+def land_events(
+    store: ObjectStore,
+    event_type: EventType,
+    payload: bytes,
+    count: int,
+    *,
+    client_id: str,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Accepted:
+    """Store one JSONL object durably (exactly once per idempotency key) and describe it."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    received_at = now or dt.datetime.now(dt.UTC)
+    key = event_key(event_type, received_at, "api", uuid.uuid4().hex)
+    accepted = Accepted(count, key, format_received_at(received_at))
+    if idempotency_key is None:
+        store.put_if_absent(key, payload)  # fresh random key: False can only mean our own retry
+        return accepted
+
+    fingerprint = hashlib.sha256(event_type.encode() + b"\n" + payload).hexdigest()
+    record_key = idempotency_record_key(client_id, idempotency_key)
+    record = {
+        "version": 1,
+        "event_type": event_type,
+        "fingerprint": fingerprint,
+        "created_at": accepted.received_at,
+        **accepted.body(),
+    }
+    if store.put_if_absent(record_key, json.dumps(record, sort_keys=True).encode()):
+        store.put_if_absent(key, payload)
+        return accepted
+
+    stored = json.loads(store.get(record_key))
+    if stored.get("fingerprint") != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different batch or event type"
+        )
+    object_key = str(stored["object_key"])
+    # If the object is missing, the first attempt recorded its intent but never stored (nor
+    # acknowledged) the data: store it now, at the recorded key, exactly once.
+    landed = not store.exists(object_key) and store.put_if_absent(object_key, payload)
+    return Accepted(int(stored["accepted"]), object_key, str(stored["received_at"]), True, landed)
+
+
+def ingest_request(
+    store: ObjectStore,
+    event_type: EventType,
+    raw: bytes,
+    *,
+    max_events: int,
+    client_id: str,
+    idempotency_key: str | None = None,
+) -> Accepted:
+    """Parse, validate and land one request body (blocking; run it off the event loop)."""
+    events = parse_events(raw, max_events)
+    validate_events(event_type, events)
+    return land_events(
+        store,
+        event_type,
+        to_jsonl(events),
+        len(events),
+        client_id=client_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def request_body_schema(max_events: int) -> dict[str, Any]:
+    """OpenAPI schema of the ingest body: one event or `{"events": [...]}`."""
+    one_of_events = {
+        "anyOf": [model.model_json_schema() for model in EVENT_MODELS.values()],
+        "description": "an event of the type named in the path",
+    }
+    batch = {
+        "type": "object",
+        "title": "Batch",
+        "required": ["events"],
+        "additionalProperties": False,
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_events,
+                "items": one_of_events,
+            }
+        },
+    }
+    return {"oneOf": [one_of_events, batch]}
