@@ -1,0 +1,26 @@
+terraform {
+  required_version = ">= 1.10.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "6.20.0"
+    }
+  }
+
+  # Partial configuration: CD passes -backend-config="bucket=…" -backend-config="region=…".
+  # S3-native locking (use_lockfile) needs no DynamoDB table.
+  backend "s3" {
+    key          = "finlake/prod/terraform.tfstate"
+    encrypt      = true
+    use_lockfile = true
+  }
+}
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = local.tags
+  }
+}

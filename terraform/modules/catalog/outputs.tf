@@ -1,0 +1,9 @@
+output "database_names" {
+  description = "Glue database name per layer."
+  value       = { for k, db in aws_glue_catalog_database.layer : k => db.name }
+}
+
+output "database_arns" {
+  description = "Glue database ARNs."
+  value       = [for db in aws_glue_catalog_database.layer : db.arn]
+}

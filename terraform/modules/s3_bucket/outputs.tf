@@ -1,0 +1,9 @@
+output "id" {
+  description = "Bucket name."
+  value       = aws_s3_bucket.this.id
+}
+
+output "arn" {
+  description = "Bucket ARN."
+  value       = aws_s3_bucket.this.arn
+}

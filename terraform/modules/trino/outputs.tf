@@ -1,0 +1,14 @@
+output "coordinator_dns" {
+  description = "Private DNS name of the Trino coordinator (FINLAKE_TRINO_HOST)."
+  value       = aws_emr_cluster.trino.master_public_dns
+}
+
+output "cluster_id" {
+  description = "EMR cluster id."
+  value       = aws_emr_cluster.trino.id
+}
+
+output "port" {
+  description = "Trino coordinator port."
+  value       = var.trino_port
+}
