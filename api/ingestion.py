@@ -226,8 +226,9 @@ def land_events(
         **accepted.body(),
     }
     if store.put_if_absent(record_key, json.dumps(record, sort_keys=True).encode()):
-        store.put_if_absent(key, payload)
-        return accepted
+        # False only if a concurrent retry already completed this very object (same bytes).
+        landed = store.put_if_absent(key, payload)
+        return Accepted(accepted.accepted, key, accepted.received_at, False, landed)
 
     stored = json.loads(store.get(record_key))
     if stored.get("fingerprint") != fingerprint:

@@ -64,6 +64,12 @@ def test_same_key_other_event_type_is_refused(tmp_path: object) -> None:
         land_events(store, "payment", payload, 1, client_id="a", idempotency_key="k")
 
 
+def test_floats_never_reach_the_serializer() -> None:
+    """The API parses numbers as Decimal; a float here would be a bug, not a value to round."""
+    with pytest.raises(TypeError):
+        to_jsonl([{"amount": 1.5}])
+
+
 def test_ingest_request_unicode_is_kept(tmp_path: object) -> None:
     store = LocalObjectStore(str(tmp_path))
     event = make_event("operational_cost", vendor="Société Générale ✓")
@@ -72,3 +78,20 @@ def test_ingest_request_unicode_is_kept(tmp_path: object) -> None:
     line = store.get(result.object_key).decode("utf-8")
     assert "Société Générale ✓" in line
     assert json.loads(line) == event
+
+
+def test_concurrent_retries_land_once(tmp_path: object) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = LocalObjectStore(str(tmp_path))
+    payload = to_jsonl([make_event("usage")])
+
+    def attempt(_: int) -> str:
+        result = land_events(store, "usage", payload, 1, client_id="c", idempotency_key="race")
+        return result.object_key
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        keys = set(pool.map(attempt, range(8)))
+
+    assert len(keys) == 1
+    assert list(store.list("events/")) == list(keys)
