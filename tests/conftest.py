@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 os.environ["FINLAKE_ENV"] = "test"
-os.environ.setdefault("FINLAKE_API_KEYS", '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], "test-admin-key": ["ingest", "read"]}')
+os.environ.setdefault(
+    "FINLAKE_API_KEYS",
+    '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], "test-admin-key": ["ingest", "read"]}',
+)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
 

@@ -1,0 +1,176 @@
+"""Bronze job: land new landing objects into `bronze.events`, exactly once.
+
+The processed-objects log is the Bronze table itself (its `source_object_key` column): an
+object's rows and its "processed" mark are committed in the same Delta transaction, so a job
+killed mid-write leaves either nothing or whole objects behind, and a rerun appends exactly the
+missing objects. Objects are processed in chunks, each chunk one commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.sql.window import Window
+
+from bronze.events import lines_from_objects, with_bronze_envelope, with_lineage
+from bronze.landing import LandingKey, parse_event_key
+from bronze.objectstore import ObjectStore, make_object_store
+from conf.settings import Settings, get_settings
+from jobs import delta_io
+from jobs.observability import configure_logging, pipeline_run
+from jobs.spark import get_spark
+
+log = logging.getLogger("finlake.bronze")
+BRONZE_PROPERTIES = {"delta.appendOnly": "true"}
+CHUNK_OBJECTS = 2000
+
+_KEYS_SCHEMA = T.StructType(
+    [
+        T.StructField("key", T.StringType(), False),
+        T.StructField("event_type", T.StringType(), False),
+        T.StructField("source", T.StringType(), False),
+        T.StructField("received_at", T.TimestampType(), False),
+        T.StructField("ext", T.StringType(), False),
+    ]
+)
+
+
+def bronze_path(settings: Settings) -> str:
+    """Location of `bronze.events`."""
+    return settings.table_path("bronze", "events")
+
+
+def pending_objects(
+    spark: SparkSession, settings: Settings, store: ObjectStore, until: dt.date | None
+) -> tuple[list[LandingKey], list[str]]:
+    """Landing objects not yet in Bronze (received on or before `until`), and ignored keys."""
+    keys, ignored = [], []
+    for key in store.list("events/"):
+        try:
+            parsed = parse_event_key(key)
+        except ValueError:
+            ignored.append(key)
+            continue
+        if until is None or parsed.received_at.date() <= until:
+            keys.append(parsed)
+    path = bronze_path(settings)
+    done: set[str] = set()
+    if delta_io.table_exists(spark, path):
+        rows = delta_io.read_delta(spark, path).select("source_object_key").distinct().collect()
+        done = {r[0] for r in rows}
+    return [k for k in keys if k.key not in done], ignored
+
+
+def _keys_df(spark: SparkSession, keys: Sequence[LandingKey]) -> DataFrame:
+    rows = [
+        (k.key, k.event_type, k.source, k.received_at.replace(tzinfo=None), k.ext) for k in keys
+    ]
+    return spark.createDataFrame(rows, _KEYS_SCHEMA)
+
+
+def _read_lines(spark: SparkSession, store: ObjectStore, keys: Sequence[LandingKey]) -> DataFrame:
+    """(key, line_number, line) for every line of the given objects, whatever their format."""
+    frames: list[DataFrame] = []
+    key_of_path = F.regexp_extract(F.col("path"), r"(events/[^/]+/received_date=[^/]+/[^/]+)$", 1)
+    jsonl = [store.uri(k.key) for k in keys if k.ext == "jsonl"]
+    if jsonl:
+        objects_df = (
+            spark.read.format("binaryFile").load(jsonl).select(key_of_path.alias("key"), "content")
+        )
+        frames.append(lines_from_objects(objects_df))
+    for ext in ("csv", "parquet"):
+        uris = [store.uri(k.key) for k in keys if k.ext == ext]
+        if not uris:
+            continue
+        reader = spark.read.format(ext)
+        if ext == "csv":
+            reader = reader.option("header", "true").option("inferSchema", "false")
+        raw_df = reader.load(uris)
+        frames.append(
+            raw_df.select(
+                F.col("_metadata.file_path").alias("path"),
+                F.to_json(F.struct(*raw_df.columns)).alias("line"),
+                F.monotonically_increasing_id().alias("_order"),
+            )
+            .select(key_of_path.alias("key"), "line", "_order")
+            .withColumn(
+                "line_number",
+                F.row_number().over(Window.partitionBy("key").orderBy("_order")).cast("long"),
+            )
+            .select("key", "line_number", "line", F.lit(True).alias("is_utf8"))
+        )
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
+
+
+def run_bronze(
+    spark: SparkSession,
+    settings: Settings,
+    until: dt.date | None = None,
+    store: ObjectStore | None = None,
+) -> dict[str, Any]:
+    """Append every pending landing object to `bronze.events`; return run metrics."""
+    store = store or make_object_store(settings)
+    params = {"until": until.isoformat() if until else None}
+    with pipeline_run(spark, settings, "bronze", params) as run:
+        pending, ignored = pending_objects(spark, settings, store, until)
+        if ignored:
+            log.warning("ignored objects outside the landing layout", extra={"keys": ignored[:20]})
+        rows_out = parse_errors = 0
+        for start in range(0, len(pending), CHUNK_OBJECTS):
+            chunk = pending[start : start + CHUNK_OBJECTS]
+            bronze_df = (
+                _read_lines(spark, store, chunk)
+                .join(F.broadcast(_keys_df(spark, chunk)), "key")
+                .withColumnRenamed("key", "source_object_key")
+                .withColumn("received_date", F.to_date("received_at"))
+                .transform(with_bronze_envelope)
+                .transform(lambda df: with_lineage(df, run.run_id))
+            ).cache()
+            counts = bronze_df.agg(
+                F.count("*").alias("rows"),
+                F.sum(F.col("is_parse_error").cast("int")).alias("errors"),
+            ).first()
+            assert counts is not None
+            delta_io.append(bronze_df, bronze_path(settings), ["received_date"], BRONZE_PROPERTIES)
+            bronze_df.unpersist()
+            rows_out += int(counts["rows"])
+            parse_errors += int(counts["errors"] or 0)
+            log.info(
+                "bronze chunk committed", extra={"objects": len(chunk), "rows": counts["rows"]}
+            )
+        run.rows_in = len(pending)
+        run.rows_out = rows_out
+        run.metrics = {
+            "objects": len(pending),
+            "rows": rows_out,
+            "parse_errors": parse_errors,
+            "ignored_objects": len(ignored),
+            "bronze_version": delta_io.table_version(spark, bronze_path(settings)),
+        }
+        return dict(run.metrics)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """spark-submit entry point: `spark-submit jobs/bronze_job.py [--until DATE]`."""
+    configure_logging()
+    parser = argparse.ArgumentParser(description="landing -> bronze.events")
+    parser.add_argument("--until", type=dt.date.fromisoformat, default=None)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    print(run_bronze(get_spark(settings, "finlake-bronze"), settings, args.until))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
