@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from jobs.observability import configure_logging
 
 # Each module exposes `register(subparsers)`; its parsers set `func(args) -> int`.
-COMMAND_MODULES: tuple[str, ...] = ("jobs.generate", "jobs.ingest", "jobs.serve")
+COMMAND_MODULES: tuple[str, ...] = ("jobs.generate", "jobs.ingest", "jobs.serve", "jobs.trino")
 
 
 def build_parser() -> argparse.ArgumentParser:
