@@ -1,0 +1,229 @@
+"""Forecast job end to end on small synthetic Gold Delta tables (real Spark + Delta)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from conf.settings import Settings
+from gold.schemas import MRR_DAILY
+from jobs.forecast_job import main, register, run_forecast
+from tests.forecasting.synthetic import mrr_rows, revenue_rows
+
+pytestmark = pytest.mark.integration
+
+START = dt.date(2026, 1, 1)
+DAYS = 120
+RUN1_AS_OF = START + dt.timedelta(days=89)
+RUN2_AS_OF = START + dt.timedelta(days=96)
+REVENUE_SCHEMA = "revenue_date date, region string, plan_id string, net_usd decimal(18,4)"
+N_SERIES = 10  # per metric: total + 2 regions + 2 plans
+
+
+@pytest.fixture(scope="module")
+def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A lake with gold.revenue_daily and gold.mrr_daily (120 days, 2 regions x 2 plans)."""
+    root: Path = tmp_path_factory.mktemp("forecast_lake")
+    settings = Settings(lake_root=str(root))
+    spark.createDataFrame(revenue_rows(START, DAYS), REVENUE_SCHEMA).write.format("delta").save(
+        settings.table_path("gold", "revenue_daily")
+    )
+    spark.createDataFrame(mrr_rows(START, DAYS), MRR_DAILY).write.format("delta").save(
+        settings.table_path("gold", "mrr_daily")
+    )
+    return settings
+
+
+@pytest.fixture(scope="module")
+def runs(spark: SparkSession, lake: Settings) -> dict[str, Any]:
+    """Run 1 (AutoARIMA), a Gold restatement, run 2 (refit), then replay both runs."""
+    run1 = run_forecast(spark, lake, as_of=RUN1_AS_OF, reselect=True)
+    # Restate early revenue (+10 %): a new Delta version the replay of run 1 must not see.
+    path = lake.table_path("gold", "revenue_daily")
+    restated_df = (
+        spark.read.format("delta")
+        .load(path)
+        .withColumn(
+            "net_usd",
+            F.when(
+                F.col("revenue_date") < F.lit(START + dt.timedelta(days=30)),
+                (F.col("net_usd") * F.lit(Decimal("1.1"))).cast("decimal(18,4)"),
+            ).otherwise(F.col("net_usd")),
+        )
+        .localCheckpoint()
+    )
+    restated_df.write.format("delta").mode("overwrite").save(path)
+    run2 = run_forecast(spark, lake, as_of=RUN2_AS_OF, reselect=False)
+    replay1 = run_forecast(spark, lake, replay_run_id=run1["run_id"])
+    replay2 = run_forecast(spark, lake, replay_run_id=run2["run_id"])
+    return {"run1": run1, "run2": run2, "replay1": replay1, "replay2": replay2}
+
+
+def _table(spark: SparkSession, settings: Settings, layer: str, name: str) -> DataFrame:
+    return spark.read.format("delta").load(settings.table_path(layer, name))  # type: ignore[arg-type]
+
+
+def test_forecast_tables_hold_one_row_per_series_and_day(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    revenue_df = _table(spark, lake, "gold", "forecast_revenue_daily")
+    subs_df = _table(spark, lake, "gold", "forecast_active_subscriptions")
+    run1_id = runs["run1"]["run_id"]
+    for df in (revenue_df, subs_df):
+        rows_df = df.where(F.col("run_id") == run1_id)
+        assert rows_df.count() == N_SERIES // 2 * 30
+        assert rows_df.select("unique_id", "forecast_date").distinct().count() == rows_df.count()
+        dates = rows_df.agg(F.min("forecast_date"), F.max("forecast_date")).first()
+        assert dates is not None
+        assert dates[0] == RUN1_AS_OF + dt.timedelta(days=1)
+        assert dates[1] == RUN1_AS_OF + dt.timedelta(days=30)
+    assert dict(revenue_df.dtypes)["point"] == "decimal(18,4)"
+    assert dict(revenue_df.dtypes)["lo_95"] == "decimal(18,4)"
+    ids = {r["unique_id"] for r in revenue_df.select("unique_id").distinct().collect()}
+    assert ids == {
+        "revenue/total",
+        "revenue/region=EMEA",
+        "revenue/region=NA",
+        "revenue/plan=basic_monthly",
+        "revenue/plan=pro_monthly",
+    }
+
+
+def test_intervals_are_ordered(spark: SparkSession, lake: Settings, runs: dict[str, Any]) -> None:
+    for name in ("forecast_revenue_daily", "forecast_active_subscriptions"):
+        df = _table(spark, lake, "gold", name)
+        ordered = (
+            (F.col("lo_95") <= F.col("lo_80"))
+            & (F.col("lo_80") <= F.col("point"))
+            & (F.col("point") <= F.col("hi_80"))
+            & (F.col("hi_80") <= F.col("hi_95"))
+        )
+        assert df.where(~ordered).count() == 0, name
+
+
+def test_children_sum_to_total(spark: SparkSession, lake: Settings, runs: dict[str, Any]) -> None:
+    revenue_df = _table(spark, lake, "gold", "forecast_revenue_daily")
+    totals_df = revenue_df.where(F.col("level") == "total").select(
+        "run_id", "forecast_date", F.col("point").alias("total")
+    )
+    for level in ("region", "plan"):
+        sums_df = (
+            revenue_df.where(F.col("level") == level)
+            .groupBy("run_id", "forecast_date")
+            .agg(F.sum("point").alias("children"))
+            .join(totals_df, ["run_id", "forecast_date"])
+        )
+        assert sums_df.count() == 60
+        assert sums_df.where(F.col("children") != F.col("total")).count() == 0  # exact decimals
+    subs_df = _table(spark, lake, "gold", "forecast_active_subscriptions")
+    gap = (
+        subs_df.groupBy("run_id", "forecast_date")
+        .agg(
+            F.sum(F.when(F.col("level") == "region", F.col("point"))).alias("regions"),
+            F.sum(F.when(F.col("level") == "total", F.col("point"))).alias("total"),
+        )
+        .agg(F.max(F.abs(F.col("regions") - F.col("total"))))
+        .first()
+    )
+    assert gap is not None
+    assert gap[0] < 1e-6
+
+
+def test_model_runs_record_orders_versions_and_champions(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    model_runs_df = _table(spark, lake, "ops", "model_runs")
+    run1 = model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
+    assert {r["unique_id"] for r in run1} == {r["unique_id"] for r in run1 if r["is_champion"]}
+    assert sum(r["is_champion"] for r in run1) == N_SERIES
+    arima = [r for r in run1 if r["model"] == "arima"]
+    assert len(arima) == N_SERIES
+    assert {r["selection_mode"] for r in arima} == {"auto"}
+    assert {r["selection_reason"] for r in arima} == {"forced"}
+    first = arima[0]
+    orders = json.loads(first["orders"])
+    assert len(orders["order"]) == 3
+    assert orders["season_length"] == 7
+    assert "coef" in json.loads(first["parameters"])
+    assert json.loads(first["gold_versions"]) == {"gold.mrr_daily": 0, "gold.revenue_daily": 0}
+    assert set(json.loads(first["library_versions"])) >= {"statsforecast", "pandas", "numpy"}
+    assert first["code_version"]
+    assert first["training_end_date"] == RUN1_AS_OF
+    metrics = json.loads(first["backtest_metrics"])
+    assert metrics["n_windows"] == 3
+    assert {"mase", "smape", "coverage_80", "coverage_95"} <= set(metrics)
+    assert {r["model"] for r in run1} >= {"arima", "seasonal_naive"}
+
+
+def test_daily_run_refits_stored_orders(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    model_runs_df = _table(spark, lake, "ops", "model_runs").where(F.col("model") == "arima")
+    run1 = {
+        r["unique_id"]: r["orders"]
+        for r in model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
+    }
+    run2 = model_runs_df.where(F.col("run_id") == runs["run2"]["run_id"]).collect()
+    refits = [r for r in run2 if r["selection_mode"] == "refit"]
+    assert refits, "run 2 should refit stored orders"
+    for r in refits:
+        assert r["orders"] == run1[r["unique_id"]]
+        assert r["model_class"] == "ARIMA"
+    assert json.loads(run2[0]["gold_versions"])["gold.revenue_daily"] == 1
+    for r in run2:
+        if r["selection_mode"] == "auto":
+            assert r["selection_reason"] == "drift"
+
+
+def test_variance_scores_earlier_forecasts(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    variance_df = _table(spark, lake, "gold", "forecast_variance")
+    run1_df = variance_df.where(F.col("run_id") == runs["run1"]["run_id"])
+    assert run1_df.count() == N_SERIES * 30  # actuals exist up to day 120
+    run2_df = variance_df.where(F.col("run_id") == runs["run2"]["run_id"])
+    assert run2_df.count() == N_SERIES * (DAYS - 97)
+    bad_streak = run1_df.where(
+        (F.col("is_inside_95") & (F.col("consecutive_days_outside_95") != 0))
+        | (F.col("is_alert") != (F.col("consecutive_days_outside_95") >= 3))
+        | (F.col("abs_error") != F.abs(F.col("actual") - F.col("forecast")))
+    )
+    assert bad_streak.count() == 0
+
+
+def test_replay_reproduces_identical_forecasts(runs: dict[str, Any]) -> None:
+    for name in ("replay1", "replay2"):
+        replay = runs[name]["replay"]
+        assert replay["rows_compared"] == N_SERIES * 30, name
+        assert replay["rows_mismatched"] == 0, name
+        assert replay["max_abs_diff"] == 0.0, name
+        assert replay["is_identical"], name
+
+
+def test_job_records_pipeline_runs(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    runs_df = _table(spark, lake, "ops", "pipeline_runs").where(F.col("job_name") == "forecast")
+    statuses = {r["run_id"]: r["status"] for r in runs_df.collect()}
+    for name in ("run1", "run2", "replay1", "replay2"):
+        assert statuses[runs[name]["run_id"]] == "succeeded"
+
+
+def test_cli_parsers_accept_forecast_arguments() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["forecast", "--as-of", "2026-03-31", "--refit"])
+    assert args.as_of == dt.date(2026, 3, 31)
+    assert args.reselect is False
+    assert callable(args.func)
+    with pytest.raises(SystemExit):
+        main(["--help"])
