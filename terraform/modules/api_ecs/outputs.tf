@@ -27,3 +27,8 @@ output "service_name" {
   description = "ECS service name."
   value       = aws_ecs_service.api.name
 }
+
+output "ecr_repository_arn" {
+  description = "ARN of the api image repository (deploy role scope)."
+  value       = aws_ecr_repository.api.arn
+}
