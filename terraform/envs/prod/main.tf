@@ -1,5 +1,5 @@
-# finlake prod: NAT gateway per AZ, 2+ API tasks, mw1.small MWAA, an always-on Trino cluster
-# (on-demand coordinator, workers on spot), larger EMR Serverless cap, long retention.
+# finlake prod: NAT gateway per AZ, 2+ API tasks, mw1.small MWAA, an always-on on-demand Trino
+# cluster (the metrics API reads through it), larger EMR Serverless cap, long retention.
 
 locals {
   env  = "prod"
@@ -110,7 +110,6 @@ module "trino" {
   coordinator_instance_type = "m7g.xlarge"
   worker_instance_type      = "r7g.xlarge"
   worker_count              = 2
-  worker_spot_bid_price     = "0.25"
   termination_protection    = true
   query_max_memory          = "20GB"
   tls_certificates_s3_uri   = var.trino_tls_certificates_s3_uri

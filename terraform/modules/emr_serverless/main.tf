@@ -30,7 +30,7 @@ resource "aws_emrserverless_application" "spark" {
   name          = "${var.name}-spark"
   release_label = var.release_label
   type          = "spark"
-  architecture  = "ARM64" # Graviton: ~20% cheaper per vCPU-hour
+  architecture  = var.architecture
 
   maximum_capacity {
     cpu    = var.max_vcpu

@@ -9,6 +9,17 @@ variable "release_label" {
   default     = "emr-spark-8.0.0"
 }
 
+variable "architecture" {
+  description = "X86_64, or ARM64 (Graviton, ~20% cheaper) when the packed venv is built on arm64."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.architecture)
+    error_message = "architecture is X86_64 or ARM64."
+  }
+}
+
 variable "max_vcpu" {
   description = "Cap of concurrent vCPU of the application (cost guard), e.g. \"32 vCPU\"."
   type        = string

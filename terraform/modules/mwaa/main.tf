@@ -171,7 +171,7 @@ resource "aws_mwaa_environment" "this" {
   kms_key               = var.kms_key_arn
   source_bucket_arn     = var.artifacts_bucket_arn
   dag_s3_path           = "dags/"
-  requirements_s3_path  = "dags/requirements.txt"
+  requirements_s3_path  = var.requirements_s3_path
   webserver_access_mode = "PRIVATE_ONLY"
 
   airflow_configuration_options = merge({

@@ -21,6 +21,12 @@ variable "max_workers" {
   default     = 2
 }
 
+variable "requirements_s3_path" {
+  description = "Key of an extra requirements.txt in the source bucket (null: MWAA's image only)."
+  type        = string
+  default     = null
+}
+
 variable "vpc_id" {
   description = "VPC of the environment."
   type        = string
