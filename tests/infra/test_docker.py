@@ -101,6 +101,14 @@ def test_targets_run_as_non_root(stages: dict[str, Stage], target: str) -> None:
     )
 
 
+def test_ecs_runs_the_api_as_the_image_user(stages: dict[str, Stage]) -> None:
+    task = (REPO / "terraform" / "modules" / "api_ecs" / "main.tf").read_text()
+    match = re.search(r'user\s*=\s*"([^"]+)"', task)
+    assert match and match.group(1) == last(stages, "api", "USER")
+    assert re.search(r"containerPort\s*=\s*local\.container_port", task)
+    assert re.search(r"container_port\s*=\s*8000", task)
+
+
 def test_api_target_serves_the_app_factory_on_8000(stages: dict[str, Stage]) -> None:
     entrypoint = json.loads(last(stages, "api", "ENTRYPOINT") or "[]")
     assert entrypoint[:3] == ["uvicorn", "--factory", "api.app:create_app"]
