@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import build_key_index
 from api.ingestion import request_body_schema
-from api.routes import health, ingest
+from api.routes import health, ingest, metrics
 from api.telemetry import ApiMetrics, MetricsMiddleware
 from bronze.objectstore import ObjectStore, ObjectStoreUnavailable, make_object_store
 from conf.settings import Settings, get_settings
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, store: ObjectStore | None = Non
     app.add_exception_handler(ObjectStoreUnavailable, _store_unavailable)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(metrics.router)  # metrics API (read scope) + /dashboard
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
