@@ -75,12 +75,13 @@ def with_decimal_values(
     rounded_df = forecast_df.select(
         *[c for c in forecast_df.columns if c not in value_cols],
         *[F.round(F.col(c), scale).cast(money).alias(c) for c in value_cols],
+        F.abs(F.col("point").cast("double")).alias("_size"),
     )
     totals_df = rounded_df.where(F.col("level") == "total").select(
         "metric", "forecast_date", F.col("point").alias("_total_point")
     )
     by_group = Window.partitionBy(*GROUP_COLUMNS)
-    largest_first = by_group.orderBy(F.abs("point").desc(), F.col("unique_id").asc())
+    largest_first = by_group.orderBy(F.col("_size").desc(), F.col("unique_id").asc())
     fixed_df = (
         rounded_df.join(totals_df, ["metric", "forecast_date"], "left")
         .withColumn("_residual", F.col("_total_point") - F.sum("point").over(by_group))
@@ -91,5 +92,9 @@ def with_decimal_values(
     )
     point = F.when(takes_residual, F.col("point") + F.col("_residual")).otherwise(F.col("point"))
     return fixed_df.select(
-        *[c if c != "point" else point.cast(money).alias("point") for c in rounded_df.columns]
+        *[
+            c if c != "point" else point.cast(money).alias("point")
+            for c in rounded_df.columns
+            if c != "_size"
+        ]
     )

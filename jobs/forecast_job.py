@@ -24,6 +24,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -227,11 +228,11 @@ def fit_models(
     selection_df: DataFrame,
     config: ForecastConfig,
     *,
+    n_series: int,
     allow_drift_reselect: bool,
     mase_drift_ratio: float,
 ) -> DataFrame:
     """Run the model pass (refit or AutoARIMA per series), then reselect drifted series."""
-    n_series = series_df.select("unique_id").distinct().count()
     partitions = max(1, min(n_series, 4 * spark.sparkContext.defaultParallelism))
     planned_df = series_df.join(selection_df, "unique_id", "left")
     extra_cols = ["selected_mase", "selection_reason"]
@@ -375,12 +376,27 @@ def compare_with_recorded(
     }
 
 
-def _write(df: DataFrame, path: str, mode: str = "append") -> None:
+def _write(spark: SparkSession, df: DataFrame, path: str, mode: str = "append") -> int:
+    """Write a Delta table and return the rows written (from the commit's metrics)."""
     writer = df.write.format("delta").mode(mode)
     writer = writer.option("mergeSchema", "true") if mode == "append" else writer
     if mode == "overwrite":
         writer = writer.option("overwriteSchema", "true")
     writer.save(path)
+    from delta.tables import DeltaTable
+
+    last = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
+    metrics = (last["operationMetrics"] if last is not None else None) or {}
+    return int(metrics.get("numOutputRows", 0))
+
+
+@contextmanager
+def _phase(timings: dict[str, float], name: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - t0, 3)
 
 
 def run_forecast(
@@ -392,97 +408,110 @@ def run_forecast(
 ) -> dict[str, Any]:
     """Run (or replay) the forecast pipeline; returns a summary of what was produced."""
     params: dict[str, Any] = {"as_of": as_of, "reselect": reselect, "replay_run_id": replay_run_id}
+    timings: dict[str, float] = {}
     with (
         pipeline_run(spark, settings, JOB_NAME, params) as run,
         spark_conf(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false"}),
     ):
         created_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        if replay_run_id:
-            plan, selection_df = _replay_plan(spark, settings, replay_run_id)
-            all_series_df = read_series(spark, settings, plan.gold_versions)
-        else:
-            gold_versions = {
-                name: delta_version(spark, settings.table_path("gold", table))
-                for table, name in SOURCE_TABLES.items()
-            }
-            all_series_df = read_series(spark, settings, gold_versions).cache()
-            if as_of is None:
-                last = all_series_df.groupBy("metric").agg(F.max("ds").alias("d"))
-                as_of = last.agg(F.min("d")).first()[0]  # type: ignore[index]
-            if as_of is None:
-                raise ValueError("Gold tables are empty; nothing to forecast")
-            lookback = int(_setting(settings, "forecast_lookback_days", 730))
-            plan = RunPlan(
-                as_of=as_of,
-                training_start=as_of - dt.timedelta(days=lookback - 1),
-                config=ForecastConfig.from_settings(settings),
-                gold_versions=gold_versions,
-            )
-            runs_df = _read_model_runs(spark, settings)
-            if runs_df is None:
-                latest_df = spark.createDataFrame(
-                    [],
-                    "unique_id string, stored_orders string, selected_mase double, "
-                    "selected_on date, selected_run_id string",
-                )
+        with _phase(timings, "plan"):
+            if replay_run_id:
+                plan, selection_df = _replay_plan(spark, settings, replay_run_id)
+                all_series_df = read_series(spark, settings, plan.gold_versions).cache()
             else:
-                latest_df = with_latest_selection(
-                    runs_df.where(F.col("training_end_date") <= F.lit(plan.as_of))
-                )
-            selection_df = with_selection_plan(
-                all_series_df,
-                latest_df,
-                plan.as_of,
-                reselect,
-                int(
-                    _setting(settings, "forecast_reselect_every_days", DEFAULT_RESELECT_EVERY_DAYS)
+                plan, all_series_df, selection_df = _new_plan(spark, settings, as_of, reselect)
+            run.params.update(
+                as_of=plan.as_of.isoformat(),
+                training_start=plan.training_start.isoformat(),
+                gold_versions=plan.gold_versions,
+            )
+            train_df = all_series_df.transform(
+                lambda df: filter_training_window(df, plan.training_start, plan.as_of)
+            )
+            sizes = train_df.agg(F.count(F.lit(1)), F.countDistinct("unique_id")).first()
+            run.rows_in = int(sizes[0]) if sizes is not None else 0
+            n_series = int(sizes[1]) if sizes is not None else 0
+        with _phase(timings, "fit"):
+            fitted_df = fit_models(
+                spark,
+                train_df,
+                selection_df,
+                plan.config,
+                n_series=n_series,
+                allow_drift_reselect=replay_run_id is None and reselect is not True,
+                mase_drift_ratio=float(
+                    _setting(settings, "forecast_mase_drift_ratio", DEFAULT_MASE_DRIFT_RATIO)
                 ),
             )
-        run.params.update(
-            as_of=plan.as_of.isoformat(),
-            training_start=plan.training_start.isoformat(),
-            gold_versions=plan.gold_versions,
-        )
-        train_df = all_series_df.transform(
-            lambda df: filter_training_window(df, plan.training_start, plan.as_of)
-        )
-        results_df = fit_models(
-            spark,
-            train_df,
-            selection_df,
-            plan.config,
-            allow_drift_reselect=replay_run_id is None and reselect is not True,
-            mase_drift_ratio=float(
-                _setting(settings, "forecast_mase_drift_ratio", DEFAULT_MASE_DRIFT_RATIO)
-            ),
-        ).transform(with_champion)
-        forecasts = build_forecasts(results_df, plan.config)
-        summary = _summarise(results_df)
-        run.rows_in = int(train_df.count())
+            results_df = fitted_df.transform(with_champion)
+            forecasts = build_forecasts(results_df, plan.config)
+            summary = _summarise(results_df)
         if replay_run_id:
-            summary["replay"] = compare_with_recorded(spark, settings, forecasts, replay_run_id)
-            run.metrics.update(summary)
-            return {"run_id": run.run_id, "as_of": plan.as_of, **summary}
-
-        rows_out = 0
-        for metric, table in FORECAST_TABLES.items():
-            out_df = _forecast_output(
-                forecasts[metric], plan.config, run.run_id, plan.as_of, created_at
-            )
-            _write(out_df, settings.table_path("gold", table))
-            rows_out += out_df.count()
-        _write(
-            _model_runs_output(results_df, plan, run.run_id, created_at),
-            settings.table_path("ops", "model_runs"),
-        )
-        variance_rows = write_variance(spark, settings, all_series_df, plan.config)
-        results_df.unpersist()
+            with _phase(timings, "compare"):
+                summary["replay"] = compare_with_recorded(spark, settings, forecasts, replay_run_id)
+        else:
+            with _phase(timings, "write"):
+                rows_out = 0
+                for metric, table in FORECAST_TABLES.items():
+                    out_df = _forecast_output(
+                        forecasts[metric], plan.config, run.run_id, plan.as_of, created_at
+                    )
+                    rows_out += _write(spark, out_df, settings.table_path("gold", table))
+                _write(
+                    spark,
+                    _model_runs_output(results_df, plan, run.run_id, created_at),
+                    settings.table_path("ops", "model_runs"),
+                )
+                run.rows_out = rows_out
+                summary["forecast_rows"] = rows_out
+            with _phase(timings, "variance"):
+                summary["variance_rows"] = write_variance(
+                    spark, settings, all_series_df, plan.config
+                )
+        fitted_df.unpersist()
         all_series_df.unpersist()
-        run.rows_out = rows_out
-        summary.update(forecast_rows=rows_out, variance_rows=variance_rows)
+        summary["phase_seconds"] = timings
         run.metrics.update(summary)
         log.info("forecast run finished", extra=summary)
         return {"run_id": run.run_id, "as_of": plan.as_of, **summary}
+
+
+def _new_plan(
+    spark: SparkSession, settings: Settings, as_of: dt.date | None, reselect: bool | None
+) -> tuple[RunPlan, DataFrame, DataFrame]:
+    """Note the Gold versions, pick the training window and each series' selection mode."""
+    gold_versions = {
+        name: delta_version(spark, settings.table_path("gold", table))
+        for table, name in SOURCE_TABLES.items()
+    }
+    all_series_df = read_series(spark, settings, gold_versions).cache()
+    if as_of is None:
+        last_df = all_series_df.groupBy("metric").agg(F.max("ds").alias("last_ds"))
+        row = last_df.agg(F.min("last_ds")).first()
+        as_of = row[0] if row is not None else None
+    if as_of is None:
+        raise ValueError("Gold tables are empty; nothing to forecast")
+    lookback = int(_setting(settings, "forecast_lookback_days", 730))
+    plan = RunPlan(
+        as_of=as_of,
+        training_start=as_of - dt.timedelta(days=lookback - 1),
+        config=ForecastConfig.from_settings(settings),
+        gold_versions=gold_versions,
+    )
+    runs_df = _read_model_runs(spark, settings)
+    if runs_df is None:
+        latest_df = spark.createDataFrame(
+            [],
+            "unique_id string, stored_orders string, selected_mase double, "
+            "selected_on date, selected_run_id string",
+        )
+    else:
+        latest_df = with_latest_selection(
+            runs_df.where(F.col("training_end_date") <= F.lit(plan.as_of))
+        )
+    every = int(_setting(settings, "forecast_reselect_every_days", DEFAULT_RESELECT_EVERY_DAYS))
+    selection_df = with_selection_plan(all_series_df, latest_df, plan.as_of, reselect, every)
+    return plan, all_series_df, selection_df
 
 
 def write_variance(
@@ -512,8 +541,9 @@ def write_variance(
     ]
     forecast_df = parts[0].unionByName(parts[1])
     variance_df = with_forecast_variance(forecast_df, actual_df, config.levels)
-    _write(variance_df, settings.table_path("gold", "forecast_variance"), mode="overwrite")
-    return int(read_delta(spark, settings.table_path("gold", "forecast_variance")).count())
+    return _write(
+        spark, variance_df, settings.table_path("gold", "forecast_variance"), mode="overwrite"
+    )
 
 
 def _summarise(results_df: DataFrame) -> dict[str, Any]:

@@ -43,9 +43,10 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Setti
 
 @pytest.fixture(scope="module")
 def runs(spark: SparkSession, lake: Settings) -> dict[str, Any]:
-    """Run 1 (AutoARIMA), a Gold restatement, run 2 (refit), then replay both runs."""
+    """Run 1 (AutoARIMA), run 2 (refit), a Gold restatement, then replay run 2."""
     run1 = run_forecast(spark, lake, as_of=RUN1_AS_OF, reselect=True)
-    # Restate early revenue (+10 %): a new Delta version the replay of run 1 must not see.
+    run2 = run_forecast(spark, lake, as_of=RUN2_AS_OF, reselect=False)
+    # Restate early revenue (+10 %): a new Delta version the replay must not see.
     path = lake.table_path("gold", "revenue_daily")
     restated_df = (
         spark.read.format("delta")
@@ -53,17 +54,15 @@ def runs(spark: SparkSession, lake: Settings) -> dict[str, Any]:
         .withColumn(
             "net_usd",
             F.when(
-                F.col("revenue_date") < F.lit(START + dt.timedelta(days=30)),
+                F.col("revenue_date") < F.lit(START + dt.timedelta(days=60)),
                 (F.col("net_usd") * F.lit(Decimal("1.1"))).cast("decimal(18,4)"),
             ).otherwise(F.col("net_usd")),
         )
         .localCheckpoint()
     )
     restated_df.write.format("delta").mode("overwrite").save(path)
-    run2 = run_forecast(spark, lake, as_of=RUN2_AS_OF, reselect=False)
-    replay1 = run_forecast(spark, lake, replay_run_id=run1["run_id"])
     replay2 = run_forecast(spark, lake, replay_run_id=run2["run_id"])
-    return {"run1": run1, "run2": run2, "replay1": replay1, "replay2": replay2}
+    return {"run1": run1, "run2": run2, "replay2": replay2}
 
 
 def _table(spark: SparkSession, settings: Settings, layer: str, name: str) -> DataFrame:
@@ -176,7 +175,7 @@ def test_daily_run_refits_stored_orders(
     for r in refits:
         assert r["orders"] == run1[r["unique_id"]]
         assert r["model_class"] == "ARIMA"
-    assert json.loads(run2[0]["gold_versions"])["gold.revenue_daily"] == 1
+    assert run2[0]["training_end_date"] == RUN2_AS_OF
     for r in run2:
         if r["selection_mode"] == "auto":
             assert r["selection_reason"] == "drift"
@@ -198,13 +197,22 @@ def test_variance_scores_earlier_forecasts(
     assert bad_streak.count() == 0
 
 
-def test_replay_reproduces_identical_forecasts(runs: dict[str, Any]) -> None:
-    for name in ("replay1", "replay2"):
-        replay = runs[name]["replay"]
-        assert replay["rows_compared"] == N_SERIES * 30, name
-        assert replay["rows_mismatched"] == 0, name
-        assert replay["max_abs_diff"] == 0.0, name
-        assert replay["is_identical"], name
+def test_replay_reproduces_identical_forecasts_after_a_restatement(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    replay = runs["replay2"]["replay"]
+    assert replay["rows_compared"] == N_SERIES * 30
+    assert replay["rows_mismatched"] == 0
+    assert replay["max_abs_diff"] == 0.0
+    assert replay["is_identical"]
+    assert runs["replay2"]["arima_modes"] == runs["run2"]["arima_modes"]
+    history = (
+        _table(spark, lake, "ops", "pipeline_runs")
+        .where(F.col("run_id") == runs["replay2"]["run_id"])
+        .first()
+    )
+    assert history is not None
+    assert json.loads(history["params"])["gold_versions"]["gold.revenue_daily"] == 0
 
 
 def test_job_records_pipeline_runs(
@@ -212,7 +220,7 @@ def test_job_records_pipeline_runs(
 ) -> None:
     runs_df = _table(spark, lake, "ops", "pipeline_runs").where(F.col("job_name") == "forecast")
     statuses = {r["run_id"]: r["status"] for r in runs_df.collect()}
-    for name in ("run1", "run2", "replay1", "replay2"):
+    for name in ("run1", "run2", "replay2"):
         assert statuses[runs[name]["run_id"]] == "succeeded"
 
 

@@ -1,0 +1,105 @@
+"""Forecast variance streaks/alerts, and the refit-vs-reselect decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from forecasting.selection import filter_drifted, with_latest_selection, with_selection_plan
+from forecasting.variance import with_forecast_variance
+
+D0 = dt.date(2026, 3, 1)
+
+
+def _d(i: int) -> dt.date:
+    return D0 + dt.timedelta(days=i)
+
+
+def test_consecutive_days_outside_95_and_alert_after_three(spark: SparkSession) -> None:
+    # actual inside, out, out, out, in, out (95 band is [9, 11] every day)
+    actuals = [10.0, 20.0, 20.0, 20.0, 10.0, 20.0]
+    forecast_df = spark.createDataFrame(
+        [
+            ("run1", "u", "m", "total", "total", _d(i), D0, "arima", 10.0, 9.5, 10.5, 9.0, 11.0)
+            for i in range(6)
+        ],
+        "run_id string, unique_id string, metric string, level string, key string, "
+        "forecast_date date, as_of_date date, model string, point double, lo_80 double, "
+        "hi_80 double, lo_95 double, hi_95 double",
+    )
+    actual_df = spark.createDataFrame(
+        [("u", _d(i), y, False) for i, y in enumerate(actuals)] + [("u", _d(9), 10.0, False)],
+        "unique_id string, ds date, y double, is_filled boolean",
+    )
+    actual = with_forecast_variance(forecast_df, actual_df, (80, 95)).select(
+        "forecast_date",
+        "abs_error",
+        "pct_error",
+        "is_inside_95",
+        "consecutive_days_outside_95",
+        "is_alert",
+    )
+    expected = spark.createDataFrame(
+        [
+            (_d(0), 0.0, 0.0, True, 0, False),
+            (_d(1), 10.0, -50.0, False, 1, False),
+            (_d(2), 10.0, -50.0, False, 2, False),
+            (_d(3), 10.0, -50.0, False, 3, True),
+            (_d(4), 0.0, 0.0, True, 0, False),
+            (_d(5), 10.0, -50.0, False, 1, False),
+        ],
+        "forecast_date date, abs_error double, pct_error double, is_inside_95 boolean, "
+        "consecutive_days_outside_95 int, is_alert boolean",
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_selection_refits_fresh_orders_and_reselects_old_or_missing(spark: SparkSession) -> None:
+    runs_df = spark.createDataFrame(
+        [
+            ("r1", "a", "arima", "auto", '{"o": 1}', 0.9, _d(0), dt.datetime(2026, 3, 1)),
+            ("r2", "a", "arima", "refit", '{"o": 1}', 1.0, _d(1), dt.datetime(2026, 3, 2)),
+            ("r1", "b", "arima", "auto", '{"o": 2}', 0.8, _d(-7), dt.datetime(2026, 2, 22)),
+            ("r1", "c", "seasonal_naive", "baseline", None, 1.5, _d(0), dt.datetime(2026, 3, 1)),
+        ],
+        "run_id string, unique_id string, model string, selection_mode string, orders string, "
+        "mase double, training_end_date date, created_at timestamp",
+    )
+    ids_df = spark.createDataFrame([("a",), ("b",), ("c",)], "unique_id string")
+    latest_df = with_latest_selection(runs_df)
+    plan_df = with_selection_plan(ids_df, latest_df, _d(2), reselect=None)
+    expected_df = spark.createDataFrame(
+        [
+            ("a", '{"o": 1}', 0.9, "refit"),
+            ("b", None, 0.8, "schedule"),
+            ("c", None, None, "initial"),
+        ],
+        "unique_id string, stored_orders string, selected_mase double, selection_reason string",
+    )
+    assert_df_equality(plan_df, expected_df, ignore_row_order=True, ignore_nullable=True)
+    forced = {
+        r["selection_reason"] for r in with_selection_plan(ids_df, latest_df, _d(2), True).collect()
+    }
+    assert forced == {"forced"}
+    refit_only = with_selection_plan(ids_df, latest_df, _d(2), False).collect()
+    assert {r["unique_id"]: r["selection_reason"] for r in refit_only} == {
+        "a": "refit",
+        "b": "refit",
+        "c": "initial",
+    }
+
+
+def test_drift_flags_refits_whose_mase_grew_beyond_the_ratio(spark: SparkSession) -> None:
+    results_df = spark.createDataFrame(
+        [
+            ("a", "arima", "refit", 1.0, 1.19),
+            ("b", "arima", "refit", 1.0, 1.21),
+            ("c", "arima", "auto", 1.0, 5.0),
+            ("d", "seasonal_naive", "baseline", 1.0, 5.0),
+        ],
+        "unique_id string, model string, selection_mode string, selected_mase double, mase double",
+    )
+    drifted = [r["unique_id"] for r in filter_drifted(results_df, 0.2).collect()]
+    assert drifted == ["b"]
