@@ -17,6 +17,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from conf.settings import Settings, get_settings  # noqa: E402
+from tests.pipeline_fixtures import clean_lake, dirty_lake, dirty_silver  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,47 @@
+"""Deduplication on `event_id` within a batch and against what Silver already holds.
+
+Outcomes per candidate row (rows that passed every quarantine rule):
+- `valid`: the first accepted version of its event_id;
+- `duplicate`: same event_id and same payload hash as the accepted version (dropped, counted);
+- `conflicting_duplicate`: same event_id, different payload (quarantined; first version wins);
+- `already_processed`: the very same Bronze line is already in Silver (a rerun after a crash).
+"First" is the arrival order: received_at, then object key, then line number.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+ARRIVAL_ORDER = ("received_at", "source_object_key", "line_number")
+
+
+def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame) -> DataFrame:
+    """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows."""
+    existing = existing_df.select(
+        "event_id",
+        F.col("payload_hash").alias("_existing_hash"),
+        F.col("source_object_key").alias("_existing_key"),
+        F.col("line_number").alias("_existing_line"),
+    )
+    first = Window.partitionBy("event_id").orderBy(*ARRIVAL_ORDER)
+    joined = candidates_df.join(existing, "event_id", "left")
+    same_line = (F.col("_existing_key") == F.col("source_object_key")) & (
+        F.col("_existing_line") == F.col("line_number")
+    )
+    first_hash = F.first("payload_hash").over(first)
+    rank = F.row_number().over(first)
+    outcome = (
+        F.when(F.col("_existing_hash").isNotNull() & same_line, F.lit("already_processed"))
+        .when(F.col("_existing_hash") == F.col("payload_hash"), F.lit("duplicate"))
+        .when(F.col("_existing_hash").isNotNull(), F.lit("conflicting_duplicate"))
+        .when(F.col("_rank") == 1, F.lit("valid"))
+        .when(F.col("_first_hash") == F.col("payload_hash"), F.lit("duplicate"))
+        .otherwise(F.lit("conflicting_duplicate"))
+    )
+    return (
+        joined.withColumn("_rank", rank)
+        .withColumn("_first_hash", first_hash)
+        .withColumn("dedup_outcome", outcome)
+        .drop("_existing_hash", "_existing_key", "_existing_line", "_rank", "_first_hash")
+    )
