@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from jobs.observability import configure_logging
 
 # Each module exposes `register(subparsers)`; its parsers set `func(args) -> int`.
-COMMAND_MODULES: tuple[str, ...] = ("jobs.generate", "jobs.ingest", "jobs.serve", "jobs.trino")
+COMMAND_MODULES: tuple[str, ...] = (
+    "jobs.generate",
+    "jobs.ingest",
+    "jobs.serve",
+    "jobs.trino",
+    "jobs.dq_report",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

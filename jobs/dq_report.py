@@ -1,0 +1,199 @@
+"""`finlake dq report`: a readable summary of the latest runs in `ops.dq_results`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from conf.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Spark, Delta and GX are imported inside the functions: `finlake --help` stays fast.
+
+SEVERITIES = ("critical", "quarantine", "warn")
+Record = Mapping[str, Any]
+
+
+def latest_run_ids(spark: SparkSession, settings: Settings, runs: int) -> list[str]:
+    """Ids of the `runs` most recent runs that wrote DQ results, newest first."""
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io
+
+    df = delta_io.read_delta(spark, settings.table_path("ops", "dq_results"))
+    latest = (
+        df.groupBy("run_id")
+        .agg(F.max("checked_at").alias("last_checked_at"))
+        .orderBy(F.col("last_checked_at").desc(), F.col("run_id").desc())
+        .limit(runs)
+    )
+    return [str(row["run_id"]) for row in latest.collect()]
+
+
+def load_report_data(
+    spark: SparkSession, settings: Settings, runs: int
+) -> tuple[list[str], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Latest run ids, their DQ rows and their `ops.pipeline_runs` rows (by run id)."""
+    from pyspark.sql import functions as F
+
+    from jobs import delta_io
+
+    dq_path = settings.table_path("ops", "dq_results")
+    if not delta_io.table_exists(spark, dq_path):
+        return [], [], {}
+    run_ids = latest_run_ids(spark, settings, runs)
+    dq_df = delta_io.read_delta(spark, dq_path).filter(F.col("run_id").isin(run_ids))
+    dq_rows = [row.asDict() for row in dq_df.collect()]
+    runs_path = settings.table_path("ops", "pipeline_runs")
+    pipeline: dict[str, dict[str, Any]] = {}
+    if delta_io.table_exists(spark, runs_path):
+        runs_df = delta_io.read_delta(spark, runs_path).filter(F.col("run_id").isin(run_ids))
+        for row in runs_df.orderBy("finished_at").collect():
+            pipeline[str(row["run_id"])] = row.asDict()
+    return run_ids, dq_rows, pipeline
+
+
+def _fmt_int(value: Any) -> str:
+    return f"{int(value):,}" if value is not None else "-"
+
+
+def _fmt_time(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value) if value is not None else "?"
+
+
+def _critical_line(row: Record) -> str:
+    parts = [f"{row['table_name']}:{row['rule_name']}"]
+    if row.get("failed_rows") is not None:
+        parts.append(
+            f"failed rows {_fmt_int(row['failed_rows'])} of {_fmt_int(row['rows_checked'])}"
+        )
+    if row.get("observed_value") is not None:
+        parts.append(f"observed {row['observed_value']}")
+    if row.get("threshold") is not None:
+        parts.append(f"threshold {row['threshold']}")
+    return "  ".join(parts)
+
+
+def _docs_pages(rows: Iterable[Record]) -> list[str]:
+    pages: set[str] = set()
+    for row in rows:
+        if row.get("check_kind") != "gx" or not row.get("details"):
+            continue
+        try:
+            link = json.loads(str(row["details"])).get("data_docs")
+        except ValueError:
+            continue
+        if link:
+            pages.add(str(link))
+    return sorted(pages)
+
+
+def format_report(
+    run_ids: Sequence[str],
+    dq_rows: Sequence[Record],
+    pipeline: Mapping[str, Record],
+    docs_index: str,
+) -> str:
+    """Render the report text (pure: no IO)."""
+    out = [f"finlake data-quality report: latest {len(run_ids)} run(s)"]
+    out.append(f"Data Docs: {docs_index}")
+    if not run_ids:
+        out.append("no DQ results recorded yet")
+        return "\n".join(out) + "\n"
+    by_run: dict[str, list[Record]] = defaultdict(list)
+    for row in dq_rows:
+        by_run[str(row["run_id"])].append(row)
+    for run_id in run_ids:
+        rows = by_run.get(run_id, [])
+        out.append("")
+        job = pipeline.get(run_id)
+        if job is not None:
+            out.append(
+                f"Run {run_id}  [{job['job_name']} {job['status']}, started "
+                f"{_fmt_time(job['started_at'])}, {job['duration_s']:.1f} s]"
+            )
+            if job.get("error"):
+                out.append(f"  error: {job['error']}")
+        else:
+            checked = max((r["checked_at"] for r in rows), default=None)
+            out.append(f"Run {run_id}  [checked {_fmt_time(checked)}; no ops.pipeline_runs row]")
+        critical = [r for r in rows if r["status"] == "failed" and r["severity"] == "critical"]
+        if critical:
+            out.append(f"  !!! CRITICAL: {len(critical)} failed critical check(s)")
+            out.extend(f"  !!!   {_critical_line(r)}" for r in critical)
+        by_table: dict[str, list[Record]] = defaultdict(list)
+        for row in rows:
+            by_table[str(row["table_name"])].append(row)
+        for table in sorted(by_table):
+            out.extend(_table_lines(table, by_table[table]))
+        pages = _docs_pages(rows)
+        if pages:
+            out.append("  GX pages:")
+            out.extend(f"    {page}" for page in pages)
+    return "\n".join(out) + "\n"
+
+
+def _table_lines(table: str, rows: Sequence[Record]) -> list[str]:
+    checked = max(
+        (int(r["rows_checked"]) for r in rows if r["rows_checked"] is not None), default=None
+    )
+    failed = [r for r in rows if r["status"] == "failed"]
+    by_severity = Counter(str(r["severity"]) for r in failed)
+    severities = ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITIES)
+    marker = "!!" if by_severity.get("critical") else "  "
+    lines = [
+        f"{marker}{table:<18} rows checked {_fmt_int(checked):>10}   checks {len(rows):>3}, "
+        f"failed {len(failed):>3} ({severities})"
+    ]
+    quarantine = Counter[str]()
+    for row in failed:
+        if row["severity"] == "quarantine":
+            quarantine[str(row["rule_name"])] += int(row["failed_rows"] or 0)
+    if quarantine:
+        rules = ", ".join(f"{rule} {_fmt_int(n)}" for rule, n in quarantine.most_common())
+        lines.append(f"      quarantined: {rules}")
+    warned = sorted(str(r["rule_name"]) for r in failed if r["severity"] == "warn")
+    if warned:
+        lines.append(f"      warnings: {', '.join(warned)}")
+    return lines
+
+
+def build_report(spark: SparkSession, settings: Settings, runs: int = 5) -> str:
+    """Report text of the latest `runs` runs of a lake."""
+    from jobs.dq_gx import data_docs_index
+
+    run_ids, dq_rows, pipeline = load_report_data(spark, settings, runs)
+    return format_report(run_ids, dq_rows, pipeline, data_docs_index(settings))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from jobs.spark import get_spark
+
+    settings = get_settings()
+    spark = get_spark(settings, "finlake-dq-report")
+    print(build_report(spark, settings, args.runs), end="")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `dq` subcommand group (`dq report`)."""
+    parser = subparsers.add_parser("dq", help="data-quality results")
+    commands = parser.add_subparsers(dest="dq_command", required=True, metavar="DQ_COMMAND")
+    report = commands.add_parser("report", help="summary of the latest runs' DQ results")
+    report.add_argument("--runs", type=_positive, default=5, help="how many latest runs to show")
+    report.set_defaults(func=_run)
