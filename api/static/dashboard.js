@@ -7,7 +7,8 @@ const MOVE_COLORS = {
   new_mrr_usd: "#16a34a", expansion_mrr_usd: "#65a30d", reactivation_mrr_usd: "#0891b2",
   contraction_mrr_usd: "#f59e0b", churn_mrr_usd: "#dc2626",
 };
-const W = 560, H = 240, M = { l: 64, r: 12, t: 10, b: 28 };
+const H = 240, M = { l: 64, r: 12, t: 10, b: 28 };
+let W = 560;
 
 function el(tag, attrs, parent) {
   const node = document.createElementNS(SVG_NS, tag);
@@ -22,18 +23,21 @@ function fmt(v) {
   const a = Math.abs(v);
   if (a >= 1e6) return (v / 1e6).toFixed(1) + "M";
   if (a >= 1e3) return (v / 1e3).toFixed(1) + "k";
-  if (a > 0 && a < 1) return v.toFixed(2);
-  return v.toFixed(0);
+  if (a >= 100 || a === 0) return v.toFixed(0);
+  return v.toFixed(2);
 }
 
-function frame(container, xs, ymin, ymax) {
+function frame(container, xs, ymin, ymax, banded) {
   container.textContent = "";
+  W = Math.max(320, Math.round(container.clientWidth || 560));  // 1 SVG unit = 1 CSS pixel
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" }, container);
   if (ymin === ymax) { ymin -= 1; ymax += 1; }
   const pad = (ymax - ymin) * 0.05;
   ymin -= pad; ymax += pad;
   const n = Math.max(xs.length - 1, 1);
-  const x = (i) => M.l + (i / n) * (W - M.l - M.r);
+  const x = banded
+    ? (i) => M.l + ((i + 0.5) / Math.max(xs.length, 1)) * (W - M.l - M.r)
+    : (i) => M.l + (i / n) * (W - M.l - M.r);
   const y = (v) => M.t + (1 - (v - ymin) / (ymax - ymin)) * (H - M.t - M.b);
   for (let k = 0; k <= 4; k++) {
     const v = ymin + (k / 4) * (ymax - ymin);
@@ -99,7 +103,7 @@ function barChart(container, xs, stacks, line) {
   stacks.forEach((s) => s.values.forEach((v, i) => { if (v >= 0) ups[i] += v; else downs[i] += v; }));
   const values = ups.concat(downs, line ? line.values.filter((v) => v !== null) : []);
   if (!xs.length) { container.textContent = "no data in range"; return 0; }
-  const { svg, x, y } = frame(container, xs, Math.min(0, ...values), Math.max(0, ...values));
+  const { svg, x, y } = frame(container, xs, Math.min(0, ...values), Math.max(0, ...values), true);
   const bw = Math.max(3, ((W - M.l - M.r) / Math.max(xs.length, 1)) * 0.6);
   const up = xs.map(() => 0), down = xs.map(() => 0);
   let bars = 0;
