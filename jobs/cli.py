@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jobs.serve",
     "jobs.trino",
     "jobs.dq_report",
+    "jobs.forecast_job",
 )
 
 
