@@ -64,9 +64,10 @@ def gx_root(settings: Settings) -> str:
 
 
 def data_docs_index(settings: Settings) -> str:
-    """Location of the Data Docs index (a file:// URI for local lakes)."""
-    path = f"{gx_root(settings)}/data_docs/index.html"
-    return path if settings.is_s3 else Path(path).as_uri()
+    """file:// URI of the Data Docs index; S3 lakes have no index: their pages' prefix."""
+    if settings.is_s3:
+        return f"{gx_root(settings)}/data_docs/validations/"
+    return Path(f"{gx_root(settings)}/data_docs/index.html").as_uri()
 
 
 @lru_cache(maxsize=1)

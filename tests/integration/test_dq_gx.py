@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 
 from conf.settings import Settings
 from jobs.dq_gx import data_docs_index, gx_context, gx_root, run_gx
+from tests.integration.conftest import S3Server
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +111,25 @@ def test_context_is_created_once_and_a_missing_column_fails_the_check(
         ]
     )
     assert all(r.status == "passed" for r in results if r.rule_name not in failed)
+
+
+def test_s3_lake_stores_json_and_page_through_the_object_store(
+    spark: SparkSession, s3_server: S3Server
+) -> None:
+    settings = s3_server.settings()
+    df = spark.createDataFrame(_usage_rows(), USAGE_SCHEMA)
+
+    results = run_gx(df, "usage", settings, run_id="silver-s3")
+
+    assert sum(r.status == "failed" for r in results) == 1
+    prefix = settings.lake_root.removeprefix(f"s3a://{s3_server.bucket}/") + "/_dq/gx/"
+    listed = s3_server.client().list_objects_v2(Bucket=s3_server.bucket, Prefix=prefix)
+    keys = sorted(o["Key"].removeprefix(prefix) for o in listed.get("Contents", []))
+    assert [k.split("/")[:3] for k in keys] == [
+        ["data_docs", "validations", "silver"],
+        ["validations", "usage", "silver-s3"],
+    ]
+    assert keys[0].endswith("/usage.html") and keys[1].endswith(".json")
+    details = json.loads(results[0].details or "{}")
+    assert details["data_docs"] == f"{gx_root(settings)}/{keys[0]}"
+    assert data_docs_index(settings) == f"{gx_root(settings)}/data_docs/validations/"
