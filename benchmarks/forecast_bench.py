@@ -1,0 +1,291 @@
+"""Forecasting benchmark: Spark applyInPandas vs single-process, refit vs AutoARIMA, coverage.
+
+One run on one synthetic series set (default 24 series x 365 days + a 30-day holdout):
+
+1. single-process statsforecast (`StatsForecast(..., n_jobs=1)`, AutoARIMA, h=30, 80/95)
+   vs the same AutoARIMA fit+forecast per series in grouped `applyInPandas` on `local[2]`
+   (series/s each, speed-up; goal >= 1.7x). Python workers are warmed up first.
+2. refit with stored orders (selected by AutoARIMA a week earlier) vs full AutoARIMA on the
+   current data: fit+forecast time (goal >= 10x faster) and holdout MASE (goal within 2 %).
+3. the production model pass (`forecasting.models.with_model_results`: AutoARIMA + baseline +
+   rolling-origin backtests + metadata) on Spark: series/s, backtest interval coverage vs the
+   nominal 80/95, and the holdout coverage of the AutoARIMA forecasts.
+
+Usage: `.venv/bin/python benchmarks/forecast_bench.py [--series 24] [--days 365]`.
+Prints JSON and writes `benchmarks/results/forecast.json`. The machine's load average is
+recorded at every step because other work may share the CPUs.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from forecasting.backtest import coverage, mase  # noqa: E402
+from forecasting.models import ArimaOrders, ForecastConfig  # noqa: E402
+
+H = 30
+LEVELS = [80, 95]
+M = 7
+START = dt.date(2025, 1, 1)
+
+
+def load() -> list[float]:
+    """1/5/15-minute load averages."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def make_series(n_series: int, days: int, seed: int = 42) -> pd.DataFrame:
+    """Long frame `unique_id, ds, y` with trend, weekly seasonality and AR(1) noise."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    t = np.arange(days)
+    for i in range(n_series):
+        level = rng.uniform(100, 5000)
+        trend = rng.uniform(-0.5, 2.0) * level / 1000
+        amp = rng.uniform(0.05, 0.25) * level
+        phase = rng.uniform(0, 2 * np.pi)
+        noise = np.zeros(days)
+        eps = rng.normal(0, 0.04 * level, days)
+        for k in range(1, days):
+            noise[k] = 0.5 * noise[k - 1] + eps[k]
+        y = level + trend * t + amp * np.sin(2 * np.pi * t / M + phase) + noise
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"bench/series={i:03d}",
+                    "ds": pd.date_range(START, periods=days, freq="D"),
+                    "y": y,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def auto_arima_group(pdf: pd.DataFrame) -> pd.DataFrame:
+    """Per-series AutoARIMA fit + 30-day forecast with 80/95 intervals (the Spark UDF)."""
+    from statsforecast.models import AutoARIMA
+
+    pdf = pdf.sort_values("ds")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        fc = AutoARIMA(season_length=M).fit(pdf["y"].to_numpy(float)).predict(h=H, level=LEVELS)
+    return pd.DataFrame(
+        {"unique_id": pdf["unique_id"].iloc[0], "step": np.arange(1, H + 1), "mean": fc["mean"]}
+    )
+
+
+def single_process(train: pd.DataFrame) -> tuple[float, pd.DataFrame, list[Any]]:
+    """StatsForecast with n_jobs=1: seconds, forecasts and fitted models."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA
+
+    sf = StatsForecast(models=[AutoARIMA(season_length=M)], freq="D", n_jobs=1)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        sf.fit(df=train)
+        fc = sf.predict(h=H, level=LEVELS)
+    seconds = time.perf_counter() - t0
+    assert list(sf.uids) == sorted(train["unique_id"].unique())
+    return seconds, fc, list(sf.fitted_[:, 0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark once and write the JSON result."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=24)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "forecast.json"))
+    args = parser.parse_args(argv)
+
+    result: dict[str, Any] = {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "series": args.series,
+        "days": args.days,
+        "horizon": H,
+        "cpus": os.cpu_count(),
+        "load_avg_start": load(),
+    }
+    full = make_series(args.series, args.days + H)
+    cut = pd.Timestamp(START) + pd.Timedelta(days=args.days)
+    train = full[full["ds"] < cut].reset_index(drop=True)
+    holdout = full[full["ds"] >= cut]
+    ids = sorted(train["unique_id"].unique())
+    y_train = {uid: g["y"].to_numpy(float) for uid, g in train.groupby("unique_id")}
+    y_hold = {uid: g["y"].to_numpy(float) for uid, g in holdout.groupby("unique_id")}
+
+    # 1a. single process ------------------------------------------------------------------
+    sp_seconds, sp_fc, fitted = single_process(train)
+    result["single_process"] = {
+        "seconds": round(sp_seconds, 2),
+        "series_per_s": round(args.series / sp_seconds, 3),
+        "load_avg": load(),
+    }
+
+    # 1b. Spark local[2] --------------------------------------------------------------------
+    from conf.settings import Settings
+    from jobs.spark import get_spark
+
+    lake = tempfile.mkdtemp(prefix="finlake-bench-")
+    settings = Settings(lake_root=lake, spark_master="local[2]")
+    t0 = time.perf_counter()
+    spark = get_spark(settings, "finlake-forecast-bench")
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    result["spark_start_s"] = round(time.perf_counter() - t0, 2)
+    train_df = spark.createDataFrame(train.assign(ds=train["ds"].dt.date)).cache()
+    train_df.count()
+    out_schema = "unique_id string, step long, mean double"
+    parts = min(args.series, 8)
+    warm_df = train_df.where(train_df.unique_id.isin(ids[:2])).repartition(2, "unique_id")
+    warm_df.groupBy("unique_id").applyInPandas(auto_arima_group, out_schema).write.format(
+        "noop"
+    ).mode("overwrite").save()
+    t0 = time.perf_counter()
+    spark_fc = (
+        train_df.repartition(parts, "unique_id")
+        .groupBy("unique_id")
+        .applyInPandas(auto_arima_group, out_schema)
+        .toPandas()
+    )
+    spark_seconds = time.perf_counter() - t0
+    max_diff = float(
+        np.max(
+            np.abs(
+                spark_fc.sort_values(["unique_id", "step"])["mean"].to_numpy()
+                - sp_fc.sort_values(["unique_id", "ds"])["AutoARIMA"].to_numpy()
+            )
+        )
+    )
+    result["spark_local2"] = {
+        "seconds": round(spark_seconds, 2),
+        "series_per_s": round(args.series / spark_seconds, 3),
+        "partitions": parts,
+        "max_abs_diff_vs_single_process": max_diff,
+        "load_avg": load(),
+    }
+    result["spark_speedup"] = round(sp_seconds / spark_seconds, 2)
+    result["spark_speedup_goal_met"] = result["spark_speedup"] >= 1.7
+
+    # 2. refit with stored orders vs AutoARIMA --------------------------------------------
+    from statsforecast.models import ARIMA, AutoARIMA
+
+    auto_s, refit_s, select_s = 0.0, 0.0, 0.0
+    auto_mase: list[float] = []
+    refit_mase: list[float] = []
+    cov: dict[int, list[float]] = {lv: [] for lv in LEVELS}
+    same_orders = 0
+    sp_by_id = dict(list(sp_fc.groupby("unique_id")))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for uid, model in zip(ids, fitted, strict=True):
+            y, actual = y_train[uid], y_hold[uid]
+            t0 = time.perf_counter()
+            week_ago = AutoARIMA(season_length=M).fit(y[:-7])
+            select_s += time.perf_counter() - t0
+            stored = ArimaOrders.from_fitted(week_ago.model_)
+            t0 = time.perf_counter()
+            auto_fc = AutoARIMA(season_length=M).fit(y).predict(h=H, level=LEVELS)
+            auto_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            refit_fc = (
+                ARIMA(
+                    order=stored.order,
+                    seasonal_order=stored.seasonal_order,
+                    season_length=M,
+                    include_mean=stored.include_mean,
+                    include_drift=stored.include_drift,
+                )
+                .fit(y)
+                .predict(h=H, level=LEVELS)
+            )
+            refit_s += time.perf_counter() - t0
+            same_orders += int(ArimaOrders.from_fitted(model.model_) == stored)
+            auto_mase.append(mase(actual, auto_fc["mean"], y, M))
+            refit_mase.append(mase(actual, refit_fc["mean"], y, M))
+            fc = sp_by_id[uid].sort_values("ds")
+            for lv in LEVELS:
+                lo = fc[f"AutoARIMA-lo-{lv}"].to_numpy(float)
+                hi = fc[f"AutoARIMA-hi-{lv}"].to_numpy(float)
+                cov[lv].append(coverage(actual, lo, hi))
+    mean_auto, mean_refit = float(np.mean(auto_mase)), float(np.mean(refit_mase))
+    result["refit_vs_auto"] = {
+        "auto_seconds": round(auto_s, 3),
+        "refit_seconds": round(refit_s, 3),
+        "speedup": round(auto_s / refit_s, 1),
+        "speedup_goal_met": auto_s / refit_s >= 10,
+        "auto_holdout_mase": round(mean_auto, 4),
+        "refit_holdout_mase": round(mean_refit, 4),
+        "mase_rel_diff_pct": round(100 * (mean_refit - mean_auto) / mean_auto, 2),
+        "mase_goal_met": abs(mean_refit - mean_auto) / mean_auto <= 0.02,
+        "orders_unchanged_after_a_week": same_orders,
+        "week_ago_selection_seconds": round(select_s, 2),
+        "load_avg": load(),
+    }
+    result["holdout_coverage_autoarima"] = {
+        str(lv): round(float(np.mean(cov[lv])), 3) for lv in LEVELS
+    }
+
+    # 3. production model pass on Spark ---------------------------------------------------
+    from forecasting.models import with_model_results
+
+    config = ForecastConfig(horizon=H, levels=tuple(LEVELS), season_length=M)
+    series_df = train_df.selectExpr(
+        "unique_id", "'bench' as metric", "'series' as level", "unique_id as key", "ds", "y"
+    )
+    t0 = time.perf_counter()
+    results = (
+        with_model_results(series_df, config, parts)
+        .drop("forecast_ds", "point", "lo_80", "hi_80", "lo_95", "hi_95")
+        .toPandas()
+    )
+    pass_seconds = time.perf_counter() - t0
+    by_model = results.groupby("model").agg(
+        n=("unique_id", "count"),
+        mase=("mase", "mean"),
+        smape=("smape", "mean"),
+        coverage_80=("coverage_80", "mean"),
+        coverage_95=("coverage_95", "mean"),
+        convergence_warnings=("n_convergence_warnings", "sum"),
+    )
+    result["model_pass_spark"] = {
+        "seconds": round(pass_seconds, 2),
+        "series_per_s": round(args.series / pass_seconds, 3),
+        "backtest_by_model": {
+            str(k): {c: (round(float(v), 4) if c != "n" else int(v)) for c, v in row.items()}
+            for k, row in by_model.iterrows()
+        },
+        "nominal_coverage": {str(lv): lv / 100 for lv in LEVELS},
+        "load_avg": load(),
+    }
+    spark.stop()
+    result["load_avg_end"] = load()
+    result["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    text = json.dumps(result, indent=2, sort_keys=True)
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
