@@ -17,7 +17,13 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from conf.settings import Settings, get_settings  # noqa: E402
-from tests.pipeline_fixtures import clean_lake, dirty_lake, dirty_silver  # noqa: E402, F401
+from tests.pipeline_fixtures import (  # noqa: E402, F401
+    clean_lake,
+    clean_pipeline,
+    dirty_lake,
+    dirty_pipeline,
+    dirty_silver,
+)
 
 
 @pytest.fixture(scope="session")

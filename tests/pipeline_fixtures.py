@@ -60,15 +60,33 @@ def clean_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     return make_lake(tmp_path_factory.mktemp("clean-lake"), defects=False, seed=5)
 
 
-@pytest.fixture(scope="session")
-def dirty_silver(spark: Any, dirty_lake: Lake) -> dict[str, Any]:
-    """Bronze + Silver over the dirty lake in two arrival stages; returns both summaries."""
+def run_pipeline(spark: Any, lake: Lake, until: dt.date | None = None) -> dict[str, Any]:
+    """Bronze, Silver and Gold for the objects received up to `until` (all if None)."""
     from jobs.bronze_job import run_bronze
+    from jobs.gold_job import run_gold
     from jobs.silver_job import run_silver
 
-    stage_end = START + dt.timedelta(days=40)
-    run_bronze(spark, dirty_lake.settings, until=stage_end, store=dirty_lake.store)
-    first = run_silver(spark, dirty_lake.settings, store=dirty_lake.store)
-    run_bronze(spark, dirty_lake.settings, store=dirty_lake.store)
-    second = run_silver(spark, dirty_lake.settings, store=dirty_lake.store)
+    bronze = run_bronze(spark, lake.settings, until=until, store=lake.store)
+    silver = run_silver(spark, lake.settings, store=lake.store)
+    gold = run_gold(spark, lake.settings)
+    return {"bronze": bronze, "silver": silver, "gold": gold}
+
+
+@pytest.fixture(scope="session")
+def dirty_pipeline(spark: Any, dirty_lake: Lake) -> dict[str, Any]:
+    """The whole pipeline over the dirty lake in two arrival stages (late data restates)."""
+    first = run_pipeline(spark, dirty_lake, until=START + dt.timedelta(days=40))
+    second = run_pipeline(spark, dirty_lake)
     return {"first": first, "second": second}
+
+
+@pytest.fixture(scope="session")
+def dirty_silver(dirty_pipeline: dict[str, Any]) -> dict[str, Any]:
+    """Silver summaries of the two stages."""
+    return {k: v["silver"] for k, v in dirty_pipeline.items()}
+
+
+@pytest.fixture(scope="session")
+def clean_pipeline(spark: Any, clean_lake: Lake) -> dict[str, Any]:
+    """The whole pipeline over the clean lake in one run."""
+    return run_pipeline(spark, clean_lake)

@@ -1,0 +1,15 @@
+-- grain: one row per plan of the catalog
+-- key: plan_id
+-- not_null: plan_key, plan_id, tier, billing_period
+-- depends_on: plans
+SELECT
+    CAST(xxhash64(plan_id) AS BIGINT) AS plan_key,
+    plan_id,
+    plan_name,
+    tier,
+    billing_period,
+    currency AS list_currency,
+    list_price,
+    CASE billing_period WHEN 'annual' THEN CAST(round(list_price / 12, 4) AS DECIMAL(18, 4))
+        ELSE list_price END AS list_mrr
+FROM plans

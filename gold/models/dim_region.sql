@@ -1,0 +1,15 @@
+-- grain: one row per sales region
+-- key: region
+-- not_null: region_key, region, region_name
+-- depends_on: regions
+SELECT
+    CAST(xxhash64(region) AS BIGINT) AS region_key,
+    region,
+    CASE region
+        WHEN 'NA' THEN 'North America'
+        WHEN 'EMEA' THEN 'Europe, Middle East and Africa'
+        WHEN 'APAC' THEN 'Asia-Pacific'
+        WHEN 'LATAM' THEN 'Latin America'
+        ELSE region
+    END AS region_name
+FROM regions
