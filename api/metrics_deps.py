@@ -4,15 +4,18 @@ Every metrics response is `{"data": ..., "query": ..., "provenance": ...}`; prov
 Delta versions of the tables read, the data freshness (max business date, last successful
 `ops.pipeline_runs` finish) and the latest data-quality status from `ops.dq_results`. Responses
 are cached per (endpoint, parameters, table versions): a new Delta commit on any table read
-changes the key, so stale entries are never served.
+changes the key. Versions are re-read at most every `FINLAKE_METRICS_VERSION_TTL_S` seconds
+(default 2; 0 checks on every request).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +27,7 @@ from fastapi import Depends, Request
 
 from api.deps import Principal, require_scope
 from api.trino_client import (
+    SERVED_TABLES,
     MetricsStore,
     Row,
     TableUnavailableError,
@@ -38,6 +42,7 @@ SUCCEEDED = "succeeded"
 _PASSED = frozenset({"pass", "passed", "success", "succeeded", "ok"})
 _BLOCKING = frozenset({"error", "critical", "fatal", "blocker"})
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+DEFAULT_VERSION_TTL_S = float(os.environ.get("FINLAKE_METRICS_VERSION_TTL_S", "2.0"))
 
 ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
 
@@ -65,40 +70,80 @@ class Freshness:
     date_column: str
 
 
-class MetricsService:
-    """Runs metric queries through a `MetricsStore`, adds provenance and caches by version."""
+class _Lru:
+    """A small thread-safe LRU map."""
 
-    def __init__(self, store: MetricsStore, catalog: str, cache_size: int = 512) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _key(*parts: Any) -> str:
+    return json.dumps(to_json_value(list(parts)), sort_keys=True, default=str)
+
+
+class MetricsService:
+    """Runs metric queries through a `MetricsStore`, adds provenance and caches by version.
+
+    Table versions are read for every served table in one `$history` query and reused for
+    `version_ttl_s` seconds (0 = check on every request), so a new Delta commit is seen at
+    most that long after it lands; responses and provenance are cached by those versions.
+    """
+
+    def __init__(
+        self,
+        store: MetricsStore,
+        catalog: str,
+        cache_size: int = 512,
+        version_ttl_s: float = DEFAULT_VERSION_TTL_S,
+    ) -> None:
         """Wrap `store`; keep at most `cache_size` responses."""
         self.store = store
         self.catalog = catalog
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.version_ttl_s = version_ttl_s
+        self._responses = _Lru(cache_size)
+        self._provenance = _Lru(cache_size)
+        self._versions: tuple[float, dict[str, int | None]] | None = None
+        self._versions_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="metrics")
-        self.hits = 0
-        self.misses = 0
-
-    def _cache_get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is not None:
-                self._cache.move_to_end(key)
-                self.hits += 1
-            return entry
-
-    def _cache_put(self, key: str, value: dict[str, Any]) -> None:
-        with self._lock:
-            self.misses += 1
-            self._cache[key] = value
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
 
     def clear_cache(self) -> None:
-        """Forget every cached response."""
-        with self._lock:
-            self._cache.clear()
+        """Forget cached responses, provenance and versions."""
+        self._responses.clear()
+        self._provenance.clear()
+        self._versions = None
+
+    def versions(self) -> dict[str, int | None]:
+        """Delta version of every served table (None: not registered), TTL-cached."""
+        cached = self._versions
+        if cached is not None and time.monotonic() - cached[0] < self.version_ttl_s:
+            return cached[1]
+        with self._versions_lock:
+            cached = self._versions
+            if cached is not None and time.monotonic() - cached[0] < self.version_ttl_s:
+                return cached[1]
+            versions = self.store.table_versions(sorted(SERVED_TABLES))
+            self._versions = (time.monotonic(), versions)
+        return versions
 
     def respond(
         self,
@@ -109,33 +154,43 @@ class MetricsService:
         compute: Callable[[MetricsStore], Any],
     ) -> dict[str, Any]:
         """The response body of one metrics query (cached per table versions)."""
-        versions = self.store.table_versions([*tables, *PROVENANCE_TABLES])
-        missing = [t for t in tables if versions.get(t) is None]
+        all_versions = self.versions()
+        missing = [t for t in tables if all_versions.get(t) is None]
         if missing:
+            self._versions = None  # re-check soon: the table may just have been registered
             raise TableUnavailableError(f"table(s) not published yet: {', '.join(missing)}")
-        key = json.dumps(
-            [endpoint, to_json_value(query), sorted(versions.items(), key=lambda kv: kv[0])],
-            sort_keys=True,
-            default=str,
-        )
-        cached = self._cache_get(key)
+        versions = {t: all_versions.get(t) for t in (*tables, *PROVENANCE_TABLES)}
+        key = _key(endpoint, query, sorted(versions.items()))
+        cached = self._responses.get(key)
         if cached is not None:
             return {**cached, "provenance": {**cached["provenance"], "cached": True}}
         data_future = self._pool.submit(compute, self.store)
-        fresh_future = self._pool.submit(self._freshness, freshness, versions)
-        dq = self._dq_status(versions)
+        provenance = self._cached_provenance(freshness, versions)
         body = {
             "data": to_json_value(data_future.result()),
             "query": to_json_value(query),
-            "provenance": {
-                "tables": {t: versions[t] for t in (*tables, *PROVENANCE_TABLES)},
-                "freshness": fresh_future.result(),
-                "dq": dq,
-                "cached": False,
-            },
+            "provenance": {"tables": versions, **provenance, "cached": False},
         }
-        self._cache_put(key, body)
+        self._responses.put(key, body)
         return body
+
+    def _cached_provenance(
+        self, freshness: Freshness, versions: dict[str, int | None]
+    ) -> dict[str, Any]:
+        key = _key(
+            freshness.table,
+            freshness.date_column,
+            versions.get(freshness.table),
+            versions.get(PIPELINE_RUNS),
+            versions.get(DQ_RESULTS),
+        )
+        provenance: dict[str, Any] | None = self._provenance.get(key)
+        if provenance is None:
+            fresh_future = self._pool.submit(self._freshness, freshness, versions)
+            dq = self._dq_status(versions)
+            provenance = {"freshness": fresh_future.result(), "dq": dq}
+            self._provenance.put(key, provenance)
+        return provenance
 
     def _freshness(self, freshness: Freshness, versions: dict[str, int | None]) -> dict[str, Any]:
         if not _COLUMN.match(freshness.date_column):

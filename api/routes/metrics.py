@@ -498,7 +498,7 @@ def forecast(
     query["run_id"] = run_id
 
     def build() -> dict[str, Any]:
-        has_variance = VARIANCE in service.store.available_tables()
+        has_variance = service.versions().get(VARIANCE) is not None
         tables = [table, VARIANCE] if has_variance else [table]
         return service.respond(
             "forecast",

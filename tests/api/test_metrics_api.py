@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from api.app import create_app
+from api.metrics_deps import MetricsService
 from api.trino_client import TrinoMetricsStore
 from conf.settings import Settings
 from gold import schemas
@@ -28,8 +29,12 @@ INGEST_ONLY = {"X-API-Key": "test-ingest-key"}
 
 @pytest.fixture(scope="module")
 def client(served_lake: dict[str, str], trino_server: Settings) -> Iterator[TestClient]:  # noqa: F811
-    """The finlake app (metrics routes mounted) over the served lake."""
-    with TestClient(create_app(trino_server)) as test_client:
+    """The finlake app over the served lake; versions re-checked on every request."""
+    app = create_app(trino_server)
+    app.state.metrics_service = MetricsService(
+        TrinoMetricsStore(trino_server), trino_server.trino_catalog, version_ttl_s=0
+    )
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -1,0 +1,143 @@
+"""The metrics service without a server: version-keyed cache, version TTL, DQ summary, 503s."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.metrics_deps import Freshness, MetricsService, summarise_dq, to_json_value
+from api.trino_client import SERVED_TABLES, StoreUnavailableError, table_ref
+from conf.settings import Settings
+
+READ = {"X-API-Key": "test-read-key"}
+
+
+class FakeStore:
+    """A `MetricsStore` with settable versions that counts its queries."""
+
+    def __init__(self) -> None:
+        self.versions = dict.fromkeys(sorted(SERVED_TABLES), 1)
+        self.fetches: list[str] = []
+        self.version_reads = 0
+        self.is_down = False
+
+    def fetch(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        if self.is_down:
+            raise StoreUnavailableError("Trino at 127.0.0.1:1 is not reachable")
+        self.fetches.append(sql)
+        if "dq_results" in sql:
+            return []
+        if "max_date" in sql:
+            return [{"max_date": dt.date(2026, 3, 31), "last_run_finished_at": None}]
+        return [{"value": Decimal("1.5000"), "n": len(self.fetches)}]
+
+    def table_versions(self, tables: Sequence[str]) -> dict[str, int | None]:
+        if self.is_down:
+            raise StoreUnavailableError("Trino at 127.0.0.1:1 is not reachable")
+        self.version_reads += 1
+        return {t: self.versions.get(t) for t in tables}
+
+    def available_tables(self) -> frozenset[str]:
+        return frozenset(t for t, v in self.versions.items() if v is not None)
+
+
+def _respond(service: MetricsService, query: dict[str, Any]) -> dict[str, Any]:
+    return service.respond(
+        "test",
+        query,
+        ["gold.mrr_daily"],
+        Freshness("gold.mrr_daily", "metric_date"),
+        lambda store: store.fetch("SELECT 1 AS value"),
+    )
+
+
+def test_cache_is_keyed_on_table_versions() -> None:
+    store = FakeStore()
+    service = MetricsService(store, "delta", version_ttl_s=0)
+    first = _respond(service, {"a": 1})
+    second = _respond(service, {"a": 1})
+    assert first["provenance"]["cached"] is False and second["provenance"]["cached"] is True
+    assert second["data"] == first["data"] == [{"value": "1.5000", "n": 1}]
+    store.versions["gold.mrr_daily"] = 2
+    third = _respond(service, {"a": 1})
+    assert third["provenance"]["cached"] is False
+    assert third["provenance"]["tables"]["gold.mrr_daily"] == 2
+    store.versions["ops.dq_results"] = 7  # provenance tables take part in the key too
+    assert _respond(service, {"a": 1})["provenance"]["cached"] is False
+
+
+def test_versions_are_reused_within_the_ttl() -> None:
+    store = FakeStore()
+    service = MetricsService(store, "delta", version_ttl_s=60)
+    _respond(service, {"a": 1})
+    _respond(service, {"a": 2})
+    assert store.version_reads == 1
+    service.version_ttl_s = 0
+    _respond(service, {"a": 2})
+    assert store.version_reads == 2
+
+
+def test_provenance_is_reused_across_queries_of_the_same_versions() -> None:
+    store = FakeStore()
+    service = MetricsService(store, "delta", version_ttl_s=0)
+    _respond(service, {"a": 1})
+    before = len(store.fetches)
+    _respond(service, {"a": 2})  # new query: data fetched, provenance from cache
+    assert len(store.fetches) == before + 1
+
+
+def test_unpublished_table_is_reported() -> None:
+    store = FakeStore()
+    store.versions["gold.mrr_daily"] = None
+    service = MetricsService(store, "delta", version_ttl_s=0)
+    with pytest.raises(LookupError, match=r"gold\.mrr_daily"):
+        _respond(service, {})
+
+
+def test_dq_summary_levels() -> None:
+    at = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    ok = {"run_id": "r", "table_name": "t", "rule_name": "a", "severity": "critical"}
+    passed = summarise_dq([{**ok, "status": "passed", "failed_rows": 0, "checked_at": at}])
+    assert passed["status"] == "passed" and passed["checked_at"] == at.isoformat()
+    warn = summarise_dq(
+        [{**ok, "severity": "warn", "status": "failed", "failed_rows": 3, "checked_at": at}]
+    )
+    assert warn["status"] == "warning" and warn["rules_failed"] == 1
+    failed = summarise_dq([{**ok, "status": "failed", "failed_rows": 1, "checked_at": at}])
+    assert failed["status"] == "failed"
+    assert summarise_dq([])["status"] == "unknown"
+
+
+def test_money_renders_as_strings() -> None:
+    assert to_json_value({"x": [Decimal("10.1000"), dt.date(2026, 1, 2)]}) == {
+        "x": ["10.1000", "2026-01-02"]
+    }
+
+
+def test_table_ref_only_takes_served_tables() -> None:
+    assert table_ref("delta", "gold.mrr_daily", "$history") == '"delta"."gold"."mrr_daily$history"'
+    with pytest.raises(ValueError, match="not served"):
+        table_ref("delta", "gold.secret; DROP TABLE x")
+    with pytest.raises(ValueError, match="suffix"):
+        table_ref("delta", "gold.mrr_daily", "$files")
+
+
+def test_store_down_is_503_and_validation_needs_no_store(tmp_path: Any) -> None:
+    store = FakeStore()
+    store.is_down = True
+    app = create_app(Settings(lake_root=str(tmp_path / "lake")))
+    app.state.metrics_store = store
+    with TestClient(app) as client:
+        params = {"start": "2026-01-01", "end": "2026-01-31"}
+        down = client.get("/v1/metrics/revenue", params=params, headers=READ)
+        assert down.status_code == 503
+        assert down.json()["error"] == "metrics_store_unavailable"
+        bad = client.get("/v1/metrics/revenue", params={**params, "region": "MOON"}, headers=READ)
+        assert bad.status_code == 422
+        assert bad.json()["detail"]["allowed"] == ["NA", "EMEA", "APAC", "LATAM"]
