@@ -603,7 +603,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "ready": info is not None and info.get("starting") is False,
                 "version": (info or {}).get("nodeVersion", {}).get("version"),
                 "port": settings.trino_port,
-                "pid": pid_file.read_text().strip() if pid_file.exists() else None,
+                "pid": (pid_file.read_text().strip() or None) if pid_file.exists() else None,
             }
         )
     )

@@ -5,7 +5,8 @@ identifier a constant of this module. Bodies are `{"data", "query", "provenance"
 `api.metrics_deps`); money is rendered as decimal strings.
 
 Definitions: monthly MRR is the MRR of the last day of the month inside the range (a stock);
-`gross_margin_pct` of an aggregated row is `100 * gross_margin_usd / net_revenue_usd`; the
+`gross_margin_pct` of an aggregated row is `gross_margin_usd / net_revenue_usd` (a fraction,
+null unless net revenue > 0, as in `gold/models/revenue_region_daily.sql`); the
 `total` churn rows sum the regional counts and recompute `logo_churn_rate` from them.
 """
 
@@ -121,10 +122,10 @@ def _serve(build: Callable[[], dict[str, Any]]) -> JSONResponse:
         )
 
 
-def _ratio(numerator: Any, denominator: Any, scale: int = 100) -> float | None:
-    if numerator is None or not denominator:
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if numerator is None or denominator is None or Decimal(denominator) <= 0:
         return None
-    return float(Decimal(numerator) * scale / Decimal(denominator))
+    return float(Decimal(numerator) / Decimal(denominator))
 
 
 # ----------------------------------------------------------------------------- dimensions

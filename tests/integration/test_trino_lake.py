@@ -124,7 +124,7 @@ def _revenue_rows() -> list[tuple[Any, ...]]:
             costs = D("400.1234") + r
             margin = net - costs
             rows.append(
-                (day, region, gross, refunds, net, failed, costs, margin, float(100 * margin / net))
+                (day, region, gross, refunds, net, failed, costs, margin, float(margin / net))
             )
     return rows
 
@@ -221,9 +221,19 @@ def build_lake(spark: SparkSession, settings: Settings) -> dict[str, str]:
     return paths
 
 
+_SESSION: dict[str, Settings] = {}
+
+
 @pytest.fixture(scope="session")
-def trino_server(settings: Settings) -> Iterator[Settings]:
-    """The real local Trino (reused when already up; stopped at the end if started here)."""
+def trino_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of an own lake served by the real local Trino.
+
+    Trino is reused when already up and stopped at the end if started here. The lake is one per
+    test session even though several modules import this fixture (memoised below).
+    """
+    if "settings" not in _SESSION:
+        _SESSION["settings"] = Settings(lake_root=str(tmp_path_factory.mktemp("trino-lake")))
+    settings = _SESSION["settings"]
     was_up = trino.is_ready(settings)
     trino.start(settings)
     yield settings
