@@ -72,18 +72,37 @@ def run_pipeline(spark: Any, lake: Lake, until: dt.date | None = None) -> dict[s
     return {"bronze": bronze, "silver": silver, "gold": gold}
 
 
+def first_late_business_date(lake: Lake) -> dt.date:
+    """Business date of the earliest event received 4 to 20 days late."""
+    from bronze.landing import parse_event_key
+
+    dates = []
+    for key in lake.store.list("events/"):
+        received = parse_event_key(key).received_at.date()
+        for line in lake.store.get(key).splitlines():
+            try:
+                event_time = json.loads(line)["event_time"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            day = dt.datetime.fromisoformat(event_time).astimezone(dt.UTC).date()
+            if 4 <= (received - day).days <= 20:
+                dates.append(day)
+    return min(dates)
+
+
 @pytest.fixture(scope="session")
 def dirty_pipeline(spark: Any, dirty_lake: Lake) -> dict[str, Any]:
-    """The whole pipeline over the dirty lake in two arrival stages (late data restates)."""
-    first = run_pipeline(spark, dirty_lake, until=START + dt.timedelta(days=40))
+    """The pipeline over the dirty lake in two arrival stages; a late event crosses them."""
+    stage_end = first_late_business_date(dirty_lake) + dt.timedelta(days=1)
+    first = run_pipeline(spark, dirty_lake, until=stage_end)
     second = run_pipeline(spark, dirty_lake)
-    return {"first": first, "second": second}
+    return {"first": first, "second": second, "stage_end": stage_end}
 
 
 @pytest.fixture(scope="session")
 def dirty_silver(dirty_pipeline: dict[str, Any]) -> dict[str, Any]:
     """Silver summaries of the two stages."""
-    return {k: v["silver"] for k, v in dirty_pipeline.items()}
+    return {k: dirty_pipeline[k]["silver"] for k in ("first", "second")}
 
 
 @pytest.fixture(scope="session")
