@@ -73,7 +73,7 @@ def run_pipeline(spark: Any, lake: Lake, until: dt.date | None = None) -> dict[s
 
 
 def first_late_business_date(lake: Lake) -> dt.date:
-    """Business date of the earliest event received 4 to 20 days late."""
+    """Business date of the earliest event received 6 to 20 days late (a true late event)."""
     from bronze.landing import parse_event_key
 
     dates = []
@@ -85,7 +85,7 @@ def first_late_business_date(lake: Lake) -> dt.date:
             except (ValueError, KeyError, TypeError):
                 continue
             day = dt.datetime.fromisoformat(event_time).astimezone(dt.UTC).date()
-            if 4 <= (received - day).days <= 20:
+            if 6 <= (received - day).days <= 20:
                 dates.append(day)
     return min(dates)
 
