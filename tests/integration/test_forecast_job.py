@@ -235,3 +235,37 @@ def test_cli_parsers_accept_forecast_arguments() -> None:
     assert callable(args.func)
     with pytest.raises(SystemExit):
         main(["--help"])
+
+
+def test_mase_drift_triggers_autoarima_reselection(spark: SparkSession) -> None:
+    import numpy as np
+
+    from forecasting.models import ArimaOrders, ForecastConfig
+    from jobs.forecast_job import fit_models
+
+    t = np.arange(60)
+    y = 50 + 0.3 * t + 5 * np.sin(2 * np.pi * t / 7) + np.random.default_rng(5).normal(0, 1, 60)
+    series_df = spark.createDataFrame(
+        [
+            ("m/total", "m", "total", "total", START + dt.timedelta(days=i), float(v))
+            for i, v in enumerate(y)
+        ],
+        "unique_id string, metric string, level string, key string, ds date, y double",
+    )
+    stored = ArimaOrders((0, 0, 0), (0, 0, 0), 7, include_mean=True, include_drift=False)
+    selection_df = spark.createDataFrame(
+        [("m/total", stored.to_json(), 1e-6, "refit")],
+        "unique_id string, stored_orders string, selected_mase double, selection_reason string",
+    )
+    results = fit_models(
+        spark,
+        series_df,
+        selection_df,
+        ForecastConfig(horizon=7),
+        n_series=1,
+        allow_drift_reselect=True,
+        mase_drift_ratio=0.2,
+    ).collect()
+    arima = next(r for r in results if r["model"] == "arima")
+    assert (arima["selection_mode"], arima["selection_reason"]) == ("auto", "drift")
+    assert arima["model_class"] == "AutoARIMA"
