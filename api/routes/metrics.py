@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -440,21 +441,25 @@ def _forecast(
         )[0]["run_id"]
     if run_id is None:
         return {"unique_id": unique_id, "run_id": None, "forecast": [], "actual": []}
-    forecast = store.fetch(
-        "SELECT forecast_date, point, lo_80, hi_80, lo_95, hi_95, model, as_of_date "
-        f"FROM {fc} WHERE run_id = ? AND unique_id = ? AND forecast_date BETWEEN ? AND ? "
-        "ORDER BY forecast_date",
-        [run_id, unique_id, start, end],
-    )
-    actual: list[dict[str, Any]] = []
-    if has_variance:
-        actual = store.fetch(
-            "SELECT forecast_date, actual, is_inside_80, is_inside_95, is_alert "
-            f"FROM {table_ref(catalog, VARIANCE)} "
-            "WHERE run_id = ? AND unique_id = ? AND forecast_date BETWEEN ? AND ? "
+    window: list[object] = [run_id, unique_id, start, end]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the two reads are independent
+        forecast_future = pool.submit(
+            store.fetch,
+            "SELECT forecast_date, point, lo_80, hi_80, lo_95, hi_95, model, as_of_date "
+            f"FROM {fc} WHERE run_id = ? AND unique_id = ? AND forecast_date BETWEEN ? AND ? "
             "ORDER BY forecast_date",
-            [run_id, unique_id, start, end],
+            window,
         )
+        actual: list[dict[str, Any]] = []
+        if has_variance:
+            actual = store.fetch(
+                "SELECT forecast_date, actual, is_inside_80, is_inside_95, is_alert "
+                f"FROM {table_ref(catalog, VARIANCE)} "
+                "WHERE run_id = ? AND unique_id = ? AND forecast_date BETWEEN ? AND ? "
+                "ORDER BY forecast_date",
+                window,
+            )
+        forecast = forecast_future.result()
     model = forecast[0]["model"] if forecast else None
     as_of = forecast[0]["as_of_date"] if forecast else None
     points = [{k: v for k, v in r.items() if k not in ("model", "as_of_date")} for r in forecast]
