@@ -12,6 +12,7 @@ from jobs.observability import configure_logging
 # Each module exposes `register(subparsers)`; its parsers set `func(args) -> int`.
 COMMAND_MODULES: tuple[str, ...] = (
     "jobs.generate",
+    "jobs.pipeline",
     "jobs.ingest",
     "jobs.serve",
     "jobs.trino",

@@ -407,7 +407,9 @@ def run_silver(
                     _existing_keys(spark, path, rebuild),
                 )
                 .unionByName(failed_df.withColumn("dedup_outcome", F.lit("quarantined")))
-                .cache()
+                # Materialise now: the plan reads the Silver table this run is about to merge
+                # into, and a lazy re-evaluation after the merge would see its own rows.
+                .localCheckpoint(eager=True)
             )
             outcome_counts: dict[str, int] = {}
             for row in (
@@ -524,7 +526,8 @@ def run_silver(
             settings.table_path("ops", "dq_results"),
         )
         if batch_ids:
-            delta_io.append(
+            write_marks = delta_io.overwrite if rebuild else delta_io.append
+            write_marks(
                 spark.createDataFrame(
                     [(b, run.run_id) for b in batch_ids], "batch_id string, silver_run_id string"
                 ).withColumn("processed_at", F.current_timestamp()),

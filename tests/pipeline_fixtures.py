@@ -78,7 +78,10 @@ def first_late_business_date(lake: Lake) -> dt.date:
 
     dates = []
     for key in lake.store.list("events/"):
-        received = parse_event_key(key).received_at.date()
+        parsed = parse_event_key(key)
+        if parsed.event_type not in ("payment", "subscription"):
+            continue  # usage does not move published metrics
+        received = parsed.received_at.date()
         for line in lake.store.get(key).splitlines():
             try:
                 event_time = json.loads(line)["event_time"]

@@ -113,7 +113,7 @@ def _with_defects(
         delay = dt.timedelta(days=rng.randint(1, 5))
         extra.append(Line("payment", _dumps(changed), received[i] + delay))
         counts["conflicting_duplicates"] += 1
-    for i in pick(payments + changes + usage, n):
+    for i in pick(payments, n) + pick(changes, n) + pick(usage, n):
         received[i] = events[i].business_date + dt.timedelta(days=rng.randint(3, 20))
         counts["late_events"] += 1
     for i in pick(usage, n):
