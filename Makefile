@@ -45,3 +45,5 @@ demo: install
 
 clean:
 	rm -rf lakehouse .pytest_cache .mypy_cache .ruff_cache
+
+include infra.mk

@@ -8,22 +8,23 @@ from pathlib import Path
 
 import pytest
 
-os.environ["FINLAKE_ENV"] = "test"
-os.environ.setdefault(
-    "FINLAKE_API_KEYS",
-    '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], "test-admin-key": ["ingest", "read"]}',
-)
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("TQDM_DISABLE", "1")
-
-from conf.settings import Settings, get_settings  # noqa: E402
-from tests.pipeline_fixtures import (  # noqa: E402, F401
+from conf.settings import Settings, get_settings
+from tests.pipeline_fixtures import (  # noqa: F401  (session fixtures shared by all tests)
     clean_lake,
     clean_pipeline,
     dirty_lake,
     dirty_pipeline,
     dirty_silver,
 )
+
+os.environ["FINLAKE_ENV"] = "test"
+os.environ.setdefault(
+    "FINLAKE_API_KEYS",
+    '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], '
+    '"test-admin-key": ["ingest", "read"]}',
+)
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 @pytest.fixture(scope="session")
