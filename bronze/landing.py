@@ -12,17 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from bronze.contracts import EVENT_TYPES, EventType
 
-Source = Literal["api", "batch"]
+# `replay`: corrected or re-submitted quarantined rows (kept at their original received_at).
+Source = Literal["api", "batch", "replay"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 FORMATS = ("jsonl", "csv", "parquet")
 REFERENCE_NAMES = ("plans", "fx_rates")
 
 _KEY_RE = re.compile(
     r"^events/(?P<event_type>[a-z_]+)/received_date=(?P<date>\d{4}-\d{2}-\d{2})/"
-    r"(?P<ts>\d{8}T\d{12}Z)_(?P<source>api|batch)_(?P<object_id>[0-9A-Za-z-]+)\.(?P<ext>jsonl|csv|parquet)$"
+    r"(?P<ts>\d{8}T\d{12}Z)_(?P<source>" + "|".join(SOURCES) + r")_"
+    r"(?P<object_id>[0-9A-Za-z-]+)\.(?P<ext>jsonl|csv|parquet)$"
 )
 _TS_FORMAT = "%Y%m%dT%H%M%S%fZ"
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     s3_path_style: bool = True
 
+    # Bronze: landing objects per Delta commit
+    bronze_chunk_objects: int = Field(default=2000, ge=1)
+
     # Silver: late data and quality gates
     allowed_lateness_days: int = 1
     restatement_horizon_days: int = 35

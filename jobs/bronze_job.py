@@ -3,7 +3,8 @@
 The processed-objects log is the Bronze table itself (its `source_object_key` column): an
 object's rows and its "processed" mark are committed in the same Delta transaction, so a job
 killed mid-write leaves either nothing or whole objects behind, and a rerun appends exactly the
-missing objects. Objects are processed in chunks, each chunk one commit.
+missing objects. Objects are processed in chunks of `bronze_chunk_objects`, each chunk one
+commit.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from jobs.spark import get_spark
 
 log = logging.getLogger("finlake.bronze")
 BRONZE_PROPERTIES = {"delta.appendOnly": "true"}
-CHUNK_OBJECTS = 2000
 
 _KEYS_SCHEMA = T.StructType(
     [
@@ -127,8 +127,9 @@ def run_bronze(
         if ignored:
             log.warning("ignored objects outside the landing layout", extra={"keys": ignored[:20]})
         rows_out = parse_errors = 0
-        for start in range(0, len(pending), CHUNK_OBJECTS):
-            chunk = pending[start : start + CHUNK_OBJECTS]
+        size = settings.bronze_chunk_objects
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
             bronze_df = (
                 _read_lines(spark, store, chunk)
                 .join(F.broadcast(_keys_df(spark, chunk)), "key")
