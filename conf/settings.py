@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     forecast_horizon_days: int = 30
     forecast_levels: tuple[int, ...] = (80, 95)
     forecast_season_length: int = 7
+    forecast_reselect_every_days: int = 7
+    forecast_mase_drift_ratio: float = 0.2
+    forecast_lookback_days: int = 730
+    forecast_cv_windows: int = 3
+    forecast_cv_step_days: int = 7
 
     # API
     api_keys: dict[str, list[str]] = Field(
