@@ -8,18 +8,21 @@ must not turn a finished job into a failed one.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import smtplib
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from conf.settings import Settings
+from conf.settings import Settings, get_settings
 from silver.dq import DQResult, Severity
 
 log = logging.getLogger("finlake.alerts")
@@ -211,3 +214,30 @@ def _send_smtp(settings: Settings, alert: Alert, timeout_s: float = SMTP_TIMEOUT
     ) as smtp:
         smtp.send_message(message)
     log.info("alert delivered", extra={"alert_sink": "smtp", "to": settings.alert_email_to})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m jobs.alerts --title T --run-id R [...]`: send one alert to the settings' sink.
+
+    Used by orchestrators (the Airflow DAGs' on-failure callback) so that a failed task reaches
+    the same sinks as Silver's critical gate. Exit 0 even when delivery fails (logged).
+    """
+    from jobs.observability import configure_logging
+
+    configure_logging()
+    parser = argparse.ArgumentParser(prog="python -m jobs.alerts", description=main.__doc__)
+    parser.add_argument("--title", required=True)
+    parser.add_argument("--run-id", required=True, help="run the alert is about")
+    parser.add_argument("--table", default="*", help="table or task concerned")
+    parser.add_argument("--severity", choices=sorted(_SEVERITY_ORDER), default="critical")
+    parser.add_argument("--link", default=None, help="where to look (logs, Data Docs)")
+    args = parser.parse_args(argv)
+    severity: Severity = args.severity
+    alert = Alert(args.title, severity, args.run_id, args.table, link=args.link)
+    send_alert(get_settings(), alert)
+    print(json.dumps(alert_record(alert)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -21,6 +22,10 @@ from pyspark.sql import types as T
 from conf.settings import Settings
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
+
+# Set by an orchestrator (the Airflow DAGs pass `airflow/{dag_id}/{run_id}`): the parent of the
+# top-level job runs of this process, so ops.pipeline_runs links back to the orchestrator run.
+PARENT_RUN_ID_ENV = "FINLAKE_PARENT_RUN_ID"
 
 PIPELINE_RUNS_SCHEMA = T.StructType(
     [
@@ -111,7 +116,7 @@ def pipeline_run(
         run_id=run_id or new_run_id(job_name),
         job_name=job_name,
         params=params or {},
-        parent_run_id=_run_id.get(),
+        parent_run_id=_run_id.get() or os.environ.get(PARENT_RUN_ID_ENV) or None,
     )
     token = _run_id.set(record.run_id)
     log = logging.getLogger(f"finlake.{job_name}")
