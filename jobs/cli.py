@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "jobs.trino",
     "jobs.dq_report",
     "jobs.forecast_job",
+    "jobs.quarantine_replay",
 )
 
 

@@ -1,0 +1,433 @@
+"""`finlake quarantine replay|status`: fix-and-replay of quarantined rows, with an audit trail.
+
+Corrected rows (``--corrections FILE.jsonl``, lines ``{"quarantine_id": ..., "payload": {...}}``)
+or unchanged rows that failed one rule (``--rule RULE``, e.g. after reference data was fixed)
+are written as new write-once landing objects with source ``replay`` at the original
+``received_at`` of the quarantined row; the normal Bronze and Silver jobs then pick them up.
+Every replayed row is recorded in ``ops.quarantine_replays``; its outcome (``accepted``,
+``quarantined_again``, ``duplicate`` or ``pending``) is read from Silver by the replay line's
+lineage whenever ``replay`` or ``status`` runs. The original quarantine row stays as history;
+a row with a replay is no longer open, so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from api.ingestion import InvalidBatch, to_jsonl, validate_events
+from bronze.contracts import EVENT_TYPES, EventType
+from bronze.events import with_bronze_envelope
+from bronze.objectstore import ObjectStore, make_object_store
+from conf.settings import Settings, get_settings
+from jobs import delta_io
+from jobs.bronze_job import bronze_path
+from silver.replay import (
+    ReplayObject,
+    ReplayTarget,
+    filter_open_quarantine,
+    may_change_event_id,
+    plan_replay_objects,
+    with_replay_outcome,
+)
+
+REPLAYS_SCHEMA = T.StructType(
+    [
+        T.StructField("replay_id", T.StringType(), False),
+        T.StructField("quarantine_id", T.StringType(), False),
+        T.StructField("event_type", T.StringType(), False),
+        T.StructField("event_id", T.StringType(), True),
+        T.StructField("failed_rules", T.ArrayType(T.StringType()), True),
+        T.StructField("replay_kind", T.StringType(), False),
+        T.StructField("rule", T.StringType(), True),
+        T.StructField("original_payload_hash", T.StringType(), True),
+        T.StructField("corrected_payload_hash", T.StringType(), False),
+        T.StructField("landing_object_key", T.StringType(), False),
+        T.StructField("line_number", T.LongType(), False),
+        T.StructField("requested_at", T.TimestampType(), False),
+        T.StructField("requested_by", T.StringType(), False),
+        T.StructField("outcome", T.StringType(), False),
+        T.StructField("outcome_quarantine_id", T.StringType(), True),
+        T.StructField("outcome_rules", T.ArrayType(T.StringType()), True),
+        T.StructField("outcome_at", T.TimestampType(), True),
+    ]
+)
+_LINEAGE = "source_object_key string, line_number long"
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
+class ReplayRejected(ValueError):
+    """The replay request is invalid; nothing was landed or recorded."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message + "".join(f"\n  - {e}" for e in errors or []))
+        self.errors = errors or []
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A corrected payload for one quarantined row."""
+
+    quarantine_id: str
+    payload: dict[str, Any]
+
+
+def replays_path(settings: Settings) -> str:
+    """Location of `ops.quarantine_replays`."""
+    return settings.table_path("ops", "quarantine_replays")
+
+
+def read_corrections(path: Path) -> list[Correction]:
+    """Parse a corrections JSONL file (numbers kept as exact decimals)."""
+    corrections: list[Correction] = []
+    errors: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _DECODER.decode(line)
+        except ValueError as exc:
+            errors.append(f"line {number}: not JSON ({exc})")
+            continue
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("quarantine_id"), str)
+            or not isinstance(item.get("payload"), dict)
+        ):
+            errors.append(f'line {number}: expected {{"quarantine_id": str, "payload": {{...}}}}')
+            continue
+        corrections.append(Correction(item["quarantine_id"], item["payload"]))
+    if errors:
+        raise ReplayRejected(f"invalid corrections file {path}", errors)
+    return corrections
+
+
+# --------------------------------------------------------------------------- reading state
+def _read_or_empty(spark: SparkSession, path: str, schema: str | T.StructType) -> DataFrame:
+    if delta_io.table_exists(spark, path):
+        return delta_io.read_delta(spark, path)
+    return spark.createDataFrame([], schema)
+
+
+def _replays(spark: SparkSession, settings: Settings) -> DataFrame:
+    return _read_or_empty(spark, replays_path(settings), REPLAYS_SCHEMA)
+
+
+def _quarantine(spark: SparkSession, settings: Settings) -> DataFrame:
+    schema = (
+        "quarantine_id string, event_type string, event_id string, failed_rules array<string>, "
+        "payload string, payload_hash string, source string, source_object_key string, "
+        "line_number long"
+    )
+    return _read_or_empty(spark, settings.table_path("silver", "quarantine"), schema)
+
+
+def refresh_outcomes(spark: SparkSession, settings: Settings) -> int:
+    """Fill the outcome of pending replays from Silver lineage; return how many resolved."""
+    path = replays_path(settings)
+    if not delta_io.table_exists(spark, path):
+        return 0
+    pending_df = delta_io.read_delta(spark, path).filter(F.col("outcome") == "pending")
+    if pending_df.isEmpty():
+        return 0
+    accepted_df = spark.createDataFrame([], _LINEAGE)
+    for event_type in EVENT_TYPES:
+        table = settings.table_path("silver", event_type)
+        if delta_io.table_exists(spark, table):
+            accepted_df = accepted_df.unionByName(
+                delta_io.read_delta(spark, table)
+                .filter(F.col("source") == "replay")
+                .select("source_object_key", "line_number")
+            )
+    requarantined_df = (
+        _quarantine(spark, settings)
+        .filter(F.col("source") == "replay")
+        .select("source_object_key", "line_number", "quarantine_id", "failed_rules")
+    )
+    processed_df = spark.createDataFrame([], _LINEAGE)
+    batches = settings.table_path("ops", "silver_batches")
+    if delta_io.table_exists(spark, bronze_path(settings)) and delta_io.table_exists(
+        spark, batches
+    ):
+        processed_df = (
+            delta_io.read_delta(spark, bronze_path(settings))
+            .filter(F.col("source") == "replay")
+            .join(delta_io.read_delta(spark, batches).select("batch_id").distinct(), "batch_id")
+            .select("source_object_key", "line_number")
+        )
+    resolved_df = (
+        with_replay_outcome(pending_df, accepted_df, requarantined_df, processed_df)
+        .filter(F.col("outcome") != "pending")
+        .withColumn("outcome_at", F.current_timestamp())
+        .select("replay_id", "outcome", "outcome_quarantine_id", "outcome_rules", "outcome_at")
+        .localCheckpoint(eager=True)
+    )
+    resolved = resolved_df.count()
+    if resolved:
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(resolved_df.alias("s"), "t.replay_id = s.replay_id AND t.outcome = 'pending'")
+            .whenMatchedUpdate(set={c: f"s.{c}" for c in resolved_df.columns if c != "replay_id"})
+            .execute()
+        )
+    return resolved
+
+
+# ---------------------------------------------------------------------------- the request
+def _targets(
+    spark: SparkSession,
+    settings: Settings,
+    corrections: Sequence[Correction],
+    rule: str | None,
+) -> list[ReplayTarget]:
+    quarantine_df = _quarantine(spark, settings)
+    replayed_df = _replays(spark, settings)
+    open_df = filter_open_quarantine(quarantine_df, replayed_df)
+    columns = (
+        "quarantine_id",
+        "event_type",
+        "event_id",
+        "failed_rules",
+        "payload",
+        "payload_hash",
+        "source_object_key",
+    )
+    targets: list[ReplayTarget] = []
+    if rule is not None:
+        rows = open_df.filter(F.array_contains("failed_rules", rule)).select(*columns).collect()
+        for qrow in rows:
+            targets.append(
+                ReplayTarget(
+                    qrow["quarantine_id"],
+                    qrow["event_type"],
+                    qrow["event_id"],
+                    qrow["source_object_key"],
+                    tuple(qrow["failed_rules"] or ()),
+                    qrow["payload_hash"],
+                    str(qrow["payload"]).encode("utf-8"),
+                    "rule",
+                    rule,
+                )
+            )
+        return targets
+
+    ids = [c.quarantine_id for c in corrections]
+    errors = [f"{q}: listed more than once" for q in sorted({q for q in ids if ids.count(q) > 1})]
+    wanted = F.col("quarantine_id").isin(ids)
+    rows_by_id = {r["quarantine_id"]: r for r in open_df.filter(wanted).select(*columns).collect()}
+    known = {r[0] for r in quarantine_df.filter(wanted).select("quarantine_id").collect()}
+    outcome_of = {
+        r[0]: (r[1], r[2])
+        for r in replayed_df.filter(wanted)
+        .select("quarantine_id", "outcome", "outcome_quarantine_id")
+        .collect()
+    }
+    for correction in corrections:
+        qid = correction.quarantine_id
+        row = rows_by_id.get(qid)
+        if row is None:
+            if qid not in known:
+                errors.append(f"{qid}: no such quarantined row")
+            else:
+                outcome, successor = outcome_of.get(qid, ("pending", None))
+                hint = f"; correct its successor {successor}" if successor else ""
+                errors.append(f"{qid}: already replayed (outcome {outcome}){hint}")
+            continue
+        event_type: EventType = row["event_type"]
+        failed = tuple(row["failed_rules"] or ())
+        try:
+            validate_events(event_type, [correction.payload])
+        except InvalidBatch as exc:
+            errors.append(f"{qid}: {json.dumps(exc.errors, default=str)}")
+            continue
+        new_id = correction.payload.get("event_id")
+        if (
+            row["event_id"] is not None
+            and new_id != row["event_id"]
+            and not may_change_event_id(failed)
+        ):
+            errors.append(f"{qid}: a correction keeps the event_id {row['event_id']}")
+            continue
+        targets.append(
+            ReplayTarget(
+                qid,
+                event_type,
+                row["event_id"],
+                row["source_object_key"],
+                failed,
+                row["payload_hash"],
+                to_jsonl([correction.payload]).rstrip(b"\n"),
+                "correction",
+            )
+        )
+    if errors:
+        raise ReplayRejected("replay refused; nothing was landed", errors)
+    return targets
+
+
+def _payload_hashes(spark: SparkSession, objects: Sequence[ReplayObject]) -> dict[str, str]:
+    """Bronze's own payload hash of every replay line, keyed by replay id."""
+    rows = [
+        (line.replay_id, line.target.line.decode("utf-8", errors="replace"), True)
+        for obj in objects
+        for line in obj.lines
+    ]
+    lines_df = spark.createDataFrame(rows, "replay_id string, line string, is_utf8 boolean")
+    hashed = lines_df.transform(with_bronze_envelope).select("replay_id", "payload_hash")
+    return {r[0]: r[1] for r in hashed.collect()}
+
+
+def request_replay(
+    spark: SparkSession,
+    settings: Settings,
+    *,
+    corrections: Sequence[Correction] = (),
+    rule: str | None = None,
+    store: ObjectStore | None = None,
+    requested_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Land replay objects for corrections (or every open row failing `rule`) and audit them."""
+    if bool(corrections) == (rule is not None):
+        raise ReplayRejected("give either corrections or a rule")
+    store = store or make_object_store(settings)
+    refresh_outcomes(spark, settings)
+    targets = _targets(spark, settings, corrections, rule)
+    if not targets:
+        return {"objects": 0, "rows": 0, "replay_ids": [], "landing_keys": []}
+    objects = plan_replay_objects(targets)
+    hashes = _payload_hashes(spark, objects)
+    landed = sum(store.put_if_absent(obj.key, obj.content) for obj in objects)
+    requested_at = now or dt.datetime.now(dt.UTC)
+    who = requested_by or os.environ.get("USER") or getpass.getuser()
+    audit = [
+        (
+            line.replay_id,
+            line.target.quarantine_id,
+            line.target.event_type,
+            line.target.event_id,
+            list(line.target.failed_rules),
+            line.target.kind,
+            line.target.rule,
+            line.target.original_payload_hash,
+            hashes[line.replay_id],
+            line.object_key,
+            line.line_number,
+            requested_at,
+            who,
+            "pending",
+            None,
+            None,
+            None,
+        )
+        for obj in objects
+        for line in obj.lines
+    ]
+    audit_df = spark.createDataFrame(audit, REPLAYS_SCHEMA)
+    path = replays_path(settings)
+    if delta_io.table_exists(spark, path):
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(audit_df.alias("s"), "t.replay_id = s.replay_id")
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+    else:
+        delta_io.append(audit_df, path)
+    return {
+        "objects": len(objects),
+        "objects_landed": landed,
+        "rows": len(audit),
+        "replay_ids": [row[0] for row in audit],
+        "landing_keys": [obj.key for obj in objects],
+    }
+
+
+def replay_status(spark: SparkSession, settings: Settings) -> DataFrame:
+    """Audit rows of every replay, outcomes refreshed from Silver lineage."""
+    refresh_outcomes(spark, settings)
+    return _replays(spark, settings).orderBy("requested_at", "landing_object_key", "line_number")
+
+
+def open_quarantine_counts(spark: SparkSession, settings: Settings) -> dict[str, int]:
+    """Quarantined rows still open (never replayed), by first failed rule."""
+    open_df = filter_open_quarantine(_quarantine(spark, settings), _replays(spark, settings))
+    return {r[0]: int(r[1]) for r in open_df.groupBy("reason").count().collect()}
+
+
+# ------------------------------------------------------------------------------------- CLI
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from jobs.spark import get_spark
+
+    settings = get_settings()
+    spark = get_spark(settings, "finlake-quarantine-replay")
+    try:
+        corrections = read_corrections(args.corrections) if args.corrections else []
+        result = request_replay(spark, settings, corrections=corrections, rule=args.rule)
+    except ReplayRejected as exc:
+        print(str(exc))
+        return 2
+    print(json.dumps(result, indent=2))
+    print("run `finlake run bronze` and `finlake run silver` (or `run all`) to process them")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from jobs.spark import get_spark
+
+    settings = get_settings()
+    spark = get_spark(settings, "finlake-quarantine-status")
+    rows = [r.asDict() for r in replay_status(spark, settings).collect()]
+    by_outcome: dict[str, int] = {}
+    for row in rows:
+        by_outcome[row["outcome"]] = by_outcome.get(row["outcome"], 0) + 1
+    summary = {
+        "replays": len(rows),
+        "by_outcome": by_outcome,
+        "open_quarantine": open_quarantine_counts(spark, settings),
+    }
+    if args.json:
+        print(json.dumps({**summary, "rows": rows}, default=str, indent=2))
+        return 0
+    print(json.dumps(summary, indent=2))
+    header = f"{'replay_id':<34}{'quarantine_id':<18}{'type':<18}{'outcome':<19}requested_by"
+    print(header)
+    for row in rows:
+        print(
+            f"{row['replay_id']:<34}{row['quarantine_id'][:16]:<18}{row['event_type']:<18}"
+            f"{row['outcome']:<19}{row['requested_by']}"
+        )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `quarantine replay` and `quarantine status`."""
+    quarantine = subparsers.add_parser("quarantine", help="fix and replay quarantined rows")
+    sub = quarantine.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
+    replay = sub.add_parser("replay", help="re-submit quarantined rows through the landing zone")
+    source = replay.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--corrections",
+        type=Path,
+        help='JSONL file of {"quarantine_id": ..., "payload": {...corrected event...}}',
+    )
+    source.add_argument("--rule", help="re-submit every open row that failed RULE, unchanged")
+    replay.set_defaults(func=_cmd_replay)
+    status = sub.add_parser("status", help="outcomes of replays (accepted / quarantined again)")
+    status.add_argument("--json", action="store_true", help="print every audit row as JSON")
+    status.set_defaults(func=_cmd_status)
