@@ -1,0 +1,57 @@
+"""A lake path that cannot be written: a clear error and no partial Gold table.
+
+Tests run as root, so permission bits (chmod) do not stop writes. Instead the Gold layer
+folder is replaced by a regular *file*: creating anything below a file fails with ENOTDIR
+for every user, root included, exactly like a lost mount or a full/read-only volume would
+fail the first write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs import delta_io
+from jobs.gold_job import run_gold
+from tests.fault.conftest import copy_lake
+from tests.pipeline_fixtures import Lake
+
+pytestmark = [pytest.mark.fault, pytest.mark.integration]
+
+
+def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
+    spark: SparkSession, silver_lake: Lake, tmp_path: Path
+) -> None:
+    """run_gold raises, no Gold table exists, Silver is untouched, the run is logged failed."""
+    lake = copy_lake(silver_lake, tmp_path / "lake")
+    settings = lake.settings
+    gold_dir = Path(settings.table_path("gold", ""))
+    assert not gold_dir.exists()
+    gold_dir.write_text("not a directory\n")
+    silver_path = settings.table_path("silver", "subscription")
+    silver_version = delta_io.table_version(spark, silver_path)
+
+    with pytest.raises(Exception) as failure:
+        run_gold(spark, settings, raise_on_critical=False)
+    message = str(failure.value)
+    assert "gold" in message and ("directory" in message.lower() or "exists" in message.lower())
+
+    assert gold_dir.is_file() and gold_dir.read_text() == "not a directory\n"
+    assert delta_io.table_version(spark, silver_path) == silver_version
+    runs = (
+        delta_io.read_delta(spark, settings.table_path("ops", "pipeline_runs"))
+        .filter(F.col("job_name") == "gold")
+        .collect()
+    )
+    assert [r["status"] for r in runs] == ["failed"]
+    assert runs[0]["error"]
+
+    # after the disk is fixed, a rerun builds Gold whole
+    gold_dir.unlink()
+    result = run_gold(spark, settings, raise_on_critical=False)
+    assert result["range_start"] and delta_io.table_exists(
+        spark, settings.table_path("gold", "mrr_daily")
+    )
