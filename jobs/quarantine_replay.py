@@ -129,8 +129,8 @@ def _replays(spark: SparkSession, settings: Settings) -> DataFrame:
 def _quarantine(spark: SparkSession, settings: Settings) -> DataFrame:
     schema = (
         "quarantine_id string, event_type string, event_id string, failed_rules array<string>, "
-        "payload string, payload_hash string, source string, source_object_key string, "
-        "line_number long"
+        "reason string, payload string, payload_hash string, source string, "
+        "source_object_key string, line_number long"
     )
     return _read_or_empty(spark, settings.table_path("silver", "quarantine"), schema)
 

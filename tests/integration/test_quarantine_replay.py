@@ -225,3 +225,16 @@ def test_corrections_are_replayed_once_and_audited(
     assert final[0] == after_silver[0] + 1
     assert _gold_payments(spark, lake) == final
     assert open_quarantine_counts(spark, settings).get("range:amount", 0) == 0
+
+
+def test_status_and_refusals_on_an_empty_lake(spark: SparkSession, tmp_path: Path) -> None:
+    settings = Settings(lake_root=str(tmp_path / "empty"))
+    store = LocalObjectStore(settings.landing)
+    assert replay_status(spark, settings).collect() == []
+    assert open_quarantine_counts(spark, settings) == {}
+    with pytest.raises(ReplayRejected, match="no such quarantined row"):
+        request_replay(spark, settings, corrections=[Correction("nope", {})], store=store)
+    with pytest.raises(ReplayRejected, match="either corrections or a rule"):
+        request_replay(spark, settings, store=store)
+    assert request_replay(spark, settings, rule="range:amount", store=store)["rows"] == 0
+    assert list(store.list()) == []
