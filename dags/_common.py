@@ -20,6 +20,7 @@ exponential backoff.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -109,8 +110,9 @@ def run_job(
                 stdout.append(line)
                 log.info("%s", line.rstrip())
             code = proc.wait()
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
+        except BaseException:  # timeout, task stopped: take the whole job down with us
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             raise
     if code == EXIT_DQ_CRITICAL:
         raise AirflowFailException(f"{module}: critical data-quality gate failed (exit 2)")

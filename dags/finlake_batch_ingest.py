@@ -59,7 +59,7 @@ def finlake_batch_ingest() -> None:
                 batches.append({"event_type": event_type, "files": files})
         return batches
 
-    @task(map_index_template="{{ task.op_kwargs['batch']['event_type'] }}")
+    @task
     def ingest(batch: dict[str, Any], ds: str | None = None) -> dict[str, Any]:
         """`finlake ingest` one event type's files, then archive them."""
         files: list[str] = batch["files"]

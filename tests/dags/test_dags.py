@@ -191,3 +191,29 @@ def test_critical_dq_gate_fails_the_run_and_alerts(
     assert len(task_alerts) == 1, texts
     assert airflow_run in task_alerts[0]
     assert all("blocks" in body for body in received)
+
+
+def test_batch_ingest_lands_dropped_files_once(airflow_cli: AirflowCli, tmp_path: Path) -> None:
+    lake, drop = tmp_path / "lake", tmp_path / "drop"
+    (drop / "payment").mkdir(parents=True)
+    event = {
+        "event_id": "7d0c5a52-5a8e-4a43-9a55-0b7c0b1b7a01",
+        "event_time": "2024-01-05T10:00:00+00:00",
+        "payment_id": "pay-1",
+        "customer_id": "cus-1",
+        "invoice_id": "inv-1",
+        "amount": "10.00",
+        "currency": "USD",
+        "status": "succeeded",
+        "payment_method": "card",
+    }
+    (drop / "payment" / "payments.jsonl").write_text(json.dumps(event) + "\n")
+    env = {"FINLAKE_LAKE_ROOT": str(lake), "FINLAKE_DROP_DIR": str(drop)}
+
+    result = airflow_cli.dags_test("finlake_batch_ingest", dt.date(2024, 1, 6), env, {})
+
+    assert result["run"]["state"] == "success", result["output"][-3000:]
+    landed = list((lake / "landing" / "events" / "payment").rglob("*_batch_*.jsonl"))
+    assert len(landed) == 1
+    assert not (drop / "payment" / "payments.jsonl").exists()
+    assert (drop / "_ingested" / "2024-01-06" / "payment" / "payments.jsonl").exists()
