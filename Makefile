@@ -47,3 +47,5 @@ clean:
 	rm -rf lakehouse .pytest_cache .mypy_cache .ruff_cache
 
 include infra.mk
+include airflow.mk
+include bench.mk
