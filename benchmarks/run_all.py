@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="report earlier results of benchmarks not run"
     )
+    parser.add_argument(
+        "--report-only", action="store_true", help="run nothing; rebuild the report"
+    )
     parser.add_argument("--timeout", type=int, default=None, help="seconds per benchmark")
     args = parser.parse_args(argv)
     timeout = args.timeout or (1800 if args.size == "quick" else 4 * 3600)
@@ -289,9 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": {},
     }
     for name, (cmd, out) in commands(args.size, runs_dir).items():
-        if name in args.only:
+        if name in args.only and not args.report_only:
             report["benchmarks"][name] = run_one(name, cmd, out, runs_dir, timeout)
-        elif args.reuse:
+        elif args.reuse or args.report_only:
             report["benchmarks"][name] = reuse(name, out or runs_dir / f"{name}.json")
     report["ratios"] = ratios(report["benchmarks"])
     report["load_avg_end"] = load()

@@ -192,7 +192,7 @@ def _references(spark: SparkSession) -> dict[str, DataFrame]:
 
 
 @settings(
-    max_examples=3,
+    max_examples=2,
     deadline=None,
     derandomize=True,
     suppress_health_check=[

@@ -38,7 +38,7 @@ def tiny_lake(root: Path, seed: int = 3) -> Lake:
     return Lake(settings, store, root / "truth", manifest)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def silver_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """A tiny lake with Bronze and Silver built (no Gold yet)."""
     from jobs.bronze_job import run_bronze
