@@ -110,7 +110,9 @@ def per_1k(seconds: float, events: int) -> float:
     return round(1000 * seconds / events, 4) if events else 0.0
 
 
-def run_size(spark: SparkSession, workdir: Path, days: int, customers: int, seed: int) -> dict:
+def run_size(
+    spark: SparkSession, workdir: Path, days: int, customers: int, seed: int
+) -> dict[str, Any]:
     """The whole benchmark on one generated lake; returns the figures."""
     lake = workdir / f"lake-{days}d-{customers}c"
     settings = Settings(lake_root=str(lake), freshness_max_hours=24 * 1000)

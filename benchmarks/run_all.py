@@ -75,7 +75,9 @@ def _last_json(text: str) -> dict[str, Any]:
     return value
 
 
-def run_one(name: str, argv: list[str], out: Path | None, runs_dir: Path, timeout: int) -> dict:
+def run_one(
+    name: str, argv: list[str], out: Path | None, runs_dir: Path, timeout: int
+) -> dict[str, Any]:
     """Run one benchmark; its parsed result, or the failure."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     entry: dict[str, Any] = {"command": " ".join(Path(a).name if "/" in a else a for a in argv)}
@@ -110,10 +112,14 @@ def reuse(name: str, path: Path) -> dict[str, Any]:
     """An earlier result of a benchmark not run this time (status `reused`), if any."""
     if not path.exists():
         return {"status": "missing", "command": f"(not run; no {path.name})"}
+    result = json.loads(path.read_text())
+    runs = result.get("runs") or [{}]
     return {
         "status": "reused",
         "command": f"(earlier run: {path.relative_to(ROOT)})",
-        "result": json.loads(path.read_text()),
+        "load_avg_before": result.get("load_avg_start") or runs[0].get("load_avg_start"),
+        "load_avg_after": result.get("load_avg_end") or runs[-1].get("load_avg_end"),
+        "result": result,
     }
 
 

@@ -54,7 +54,7 @@ def test_store_outage_answers_503_and_loses_nothing(
             )
             if response.status_code == 202:
                 acknowledged.update(e["event_id"] for e in batch["events"])
-            return response.status_code
+            return int(response.status_code)
 
         before = [(f"before-{i}", usage_batch(5)) for i in range(3)]
         assert [post(k, b) for k, b in before] == [202, 202, 202]
