@@ -85,7 +85,7 @@ def run_maintenance(
                 log.info("table maintained", extra={"table": f"{layer}.{name}"})
         run.rows_in = len(tables)
         run.metrics = {
-            "tables": len(tables),
+            "table_count": len(tables),
             "files_removed_by_optimize": sum(t.get("files_removed", 0) for t in tables.values()),
         }
         return {"tables": tables, **run.metrics}
