@@ -123,8 +123,10 @@ def _published_values(
     return values
 
 
-def _write_day_table(df: DataFrame, path: str, column: str, start: dt.date, end: dt.date) -> None:
-    if delta_io.table_exists(df.sparkSession, path):
+def _write_day_table(
+    df: DataFrame, path: str, column: str, start: dt.date, end: dt.date, full: bool = False
+) -> None:
+    if not full and delta_io.table_exists(df.sparkSession, path):
         where = f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
         delta_io.overwrite(df, path, replace_where=where)
     else:
@@ -235,7 +237,7 @@ def run_gold(
         }
         for name, df in facts.items():
             _write_day_table(
-                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end
+                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
             )
         changes_df.unpersist()
         snapshot_range = delta_io.read_delta(
@@ -258,7 +260,7 @@ def run_gold(
         }
         for name, df in marts.items():
             _write_day_table(
-                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end
+                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
             )
 
         # month-grain marts from the range's month
@@ -293,7 +295,7 @@ def run_gold(
         }
         for name, df in monthly.items():
             path = gold_path(settings, name)
-            if delta_io.table_exists(spark, path):
+            if not full and delta_io.table_exists(spark, path):
                 where = f"month_start_date >= '{month_start.isoformat()}'"
                 delta_io.overwrite(df, path, replace_where=where)
             else:
