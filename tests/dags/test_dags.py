@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -54,10 +55,18 @@ print(json.dumps({
 """
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on (a Trino started by another suite must not answer)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _lake_env(settings: Settings, **extra: str) -> dict[str, str]:
     return {
         "FINLAKE_LAKE_ROOT": settings.lake_root,
         "FINLAKE_FRESHNESS_MAX_HOURS": FRESHNESS_OPEN_HOURS,
+        "FINLAKE_TRINO_PORT": str(_closed_port()),
         **extra,
     }
 
