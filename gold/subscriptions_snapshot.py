@@ -67,6 +67,39 @@ def to_subscription_changes(subscription_df: DataFrame) -> DataFrame:
     )
 
 
+def with_plan_on_date(df: DataFrame, changes_df: DataFrame, date_col: str) -> DataFrame:
+    """Add `plan_id`: the plan the row's subscription held on `date_col` (end-of-day state).
+
+    Rows dated before the subscription's first change take its first plan; rows without a
+    known subscription get `unassigned`.
+    """
+    spans_df = changes_df.select(
+        "subscription_id",
+        F.col("plan_id").alias("_span_plan_id"),
+        F.col("effective_date").alias("_span_start"),
+        F.col("next_change_date").alias("_span_end"),
+    )
+    first_df = changes_df.groupBy("subscription_id").agg(
+        F.min_by("plan_id", "effective_date").alias("_first_plan_id")
+    )
+    day = F.col(date_col)
+    in_span = (
+        (df["subscription_id"] == spans_df["subscription_id"])
+        & (day >= F.col("_span_start"))
+        & (F.col("_span_end").isNull() | (day < F.col("_span_end")))
+    )
+    return (
+        df.join(spans_df, in_span, "left")
+        .drop(spans_df["subscription_id"])
+        .join(first_df, "subscription_id", "left")
+        .withColumn(
+            "plan_id",
+            F.coalesce("_span_plan_id", "_first_plan_id", F.lit("unassigned")),
+        )
+        .drop("_span_plan_id", "_span_start", "_span_end", "_first_plan_id")
+    )
+
+
 def to_subscriptions_snapshot(
     changes_df: DataFrame,
     dim_customer_df: DataFrame,

@@ -31,7 +31,11 @@ from gold.mrr_movements import (
     to_mrr_movements_monthly,
 )
 from gold.sql_models import run_model
-from gold.subscriptions_snapshot import to_subscription_changes, to_subscriptions_snapshot
+from gold.subscriptions_snapshot import (
+    to_subscription_changes,
+    to_subscriptions_snapshot,
+    with_plan_on_date,
+)
 from jobs import delta_io
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
@@ -206,16 +210,12 @@ def run_gold(
         changes_df = to_subscription_changes(inputs["subscription"]).cache()
         snapshot_df = to_subscriptions_snapshot(changes_df, dim_customer_df, range_start, range_end)
         in_range = F.col("event_date").between(range_start, range_end)
-        latest_plan = changes_df.groupBy("subscription_id").agg(
-            F.max_by("plan_id", "effective_date").alias("_plan_id")
-        )
         payment_enriched = (
             inputs["payment"]
             .filter(in_range)
             .transform(lambda d: with_customer_version(d, dim_customer_df, "event_date"))
-            .join(latest_plan, "subscription_id", "left")
+            .transform(lambda d: with_plan_on_date(d, changes_df, "event_date"))
             .withColumn("region", F.coalesce("dim_region", F.lit("UNKNOWN")))
-            .withColumn("plan_id", F.coalesce("_plan_id", F.lit("unassigned")))
         )
         facts = {
             "subscriptions_snapshot": snapshot_df,

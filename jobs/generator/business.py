@@ -143,6 +143,7 @@ class Simulation:
     active_daily: dict[tuple[dt.date, str], int]
     revenue_daily: dict[tuple[dt.date, str], dict[str, Decimal]]
     movements: dict[tuple[dt.date, str], dict[str, Decimal]]
+    revenue_plan_monthly: dict[tuple[dt.date, str], Decimal]
     start: dt.date
     days: int
 
@@ -163,6 +164,9 @@ class BusinessSimulator:
             lambda: {"gross": Decimal(0), "refunds": Decimal(0), "failed": Decimal(0)}
         )
         self.refund_queue: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+        # net USD of today's payments per subscription, attributed to the plan held at day end
+        self.day_net: dict[str, Decimal] = defaultdict(Decimal)
+        self.revenue_plan: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
         self._ids = 0
 
     # ----------------------------------------------------------------- helpers
@@ -317,6 +321,7 @@ class BusinessSimulator:
             sub.retry_on = day + dt.timedelta(days=3)
         else:
             bucket["gross"] += to_usd(amount, rate)
+            self.day_net[sub.subscription_id] += to_usd(amount, rate)
             sub.failed_attempts = 0
             sub.retry_on = None
             if self.rng.random() < 0.03:
@@ -349,9 +354,9 @@ class BusinessSimulator:
                 "payment_method": "card",
             },
         )
-        self.revenue[(day, customer.region)]["refunds"] += to_usd(
-            amount, self.rate(day, customer.currency)
-        )
+        refund_usd = to_usd(amount, self.rate(day, customer.currency))
+        self.revenue[(day, customer.region)]["refunds"] += refund_usd
+        self.day_net[sub.subscription_id] -= refund_usd
 
     def _cancel(
         self, sub: Subscription, day: dt.date, reason: str, effective: dt.date | None
@@ -562,6 +567,9 @@ class BusinessSimulator:
             self._costs(day, 1 + i / self.days)
             # ground truth of the day
             month = day.replace(day=1)
+            for sub_id, net in self.day_net.items():
+                self.revenue_plan[(month, self.subs[sub_id].plan.plan_id)] += net
+            self.day_net.clear()
             region_mrr: dict[str, Decimal] = defaultdict(Decimal)
             region_active: dict[str, int] = defaultdict(int)
             cust_mrr: dict[str, Decimal] = defaultdict(Decimal)
@@ -619,6 +627,7 @@ class BusinessSimulator:
             active_daily=active_daily,
             revenue_daily=dict(self.revenue),
             movements=movements,
+            revenue_plan_monthly=dict(self.revenue_plan),
             start=self.start,
             days=self.days,
         )

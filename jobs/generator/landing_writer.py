@@ -236,4 +236,9 @@ def write_truth(sim: Simulation, truth_dir: Path, manifest: dict[str, Any]) -> N
         writer.writerow(["month_start_date", "region", *[f"{c}_mrr_usd" for c in cols]])
         for (month, region), bucket in sorted(sim.movements.items()):
             writer.writerow([month.isoformat(), region, *[f"{bucket[c]:.4f}" for c in cols]])
+    with (truth_dir / "revenue_plan_monthly.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["month_start_date", "plan_id", "net_revenue_usd"])
+        for (month, plan_id), net in sorted(sim.revenue_plan_monthly.items()):
+            writer.writerow([month.isoformat(), plan_id, f"{net:.4f}"])
     (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -71,6 +71,22 @@ def _assert_movements_truth(spark: SparkSession, lake: Lake) -> None:
             assert got[column] == Decimal(row[column]), (row, column, got[column])
 
 
+def _assert_revenue_by_plan_truth(spark: SparkSession, lake: Lake) -> None:
+    truth = {
+        (dt.date.fromisoformat(r["month_start_date"]), r["plan_id"]): Decimal(r["net_revenue_usd"])
+        for r in csv.DictReader((lake.truth_dir / "revenue_plan_monthly.csv").open())
+    }
+    gold = {
+        (r[0], r[1]): r[2]
+        for r in _gold(spark, lake, "revenue_daily")
+        .groupBy(F.trunc("revenue_date", "month"), "plan_id")
+        .agg(F.sum("net_usd"))
+        .collect()
+    }
+    assert {k: v for k, v in gold.items() if v} == {k: v for k, v in truth.items() if v}
+    assert "unassigned" not in {plan for _, plan in gold}
+
+
 def test_clean_daily_metrics_equal_truth(
     spark: SparkSession, clean_lake: Lake, clean_pipeline: dict[str, Any]
 ) -> None:
@@ -83,11 +99,18 @@ def test_clean_movements_equal_truth(
     _assert_movements_truth(spark, clean_lake)
 
 
+def test_clean_revenue_by_plan_equals_truth(
+    spark: SparkSession, clean_lake: Lake, clean_pipeline: dict[str, Any]
+) -> None:
+    _assert_revenue_by_plan_truth(spark, clean_lake)
+
+
 def test_defects_and_late_data_still_equal_truth(
     spark: SparkSession, dirty_lake: Lake, dirty_pipeline: dict[str, Any]
 ) -> None:
     _assert_daily_truth(spark, dirty_lake)
     _assert_movements_truth(spark, dirty_lake)
+    _assert_revenue_by_plan_truth(spark, dirty_lake)
 
 
 def test_late_events_were_restated(
