@@ -196,6 +196,7 @@ def run_size(
         "seconds": round(full_s, 2),
         "range": [full.get("range_start"), full.get("range_end")],
         "tables": len(full_sums),
+        "phase_seconds": full.get("phase_seconds", {}),
     }
     out["incremental_day"] = {
         "day": last_day.isoformat(),
@@ -205,6 +206,7 @@ def run_size(
         "gold_s": round(gold2_s, 2),
         "gold_range": [gold2.get("range_start"), gold2.get("range_end")],
         "gold_vs_full_rebuild": round(ratio, 3),
+        "gold_phase_seconds": gold2.get("phase_seconds", {}),
         "goal": INCREMENTAL_GOAL,
         "goal_met": ratio <= INCREMENTAL_GOAL,
         "incremental_equals_full_rebuild": incremental_sums == full_sums,

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +59,20 @@ PUBLISHED = (
     ("active_subscriptions", "mrr_daily", "metric_date", "active_subscriptions"),
     ("net_revenue_usd", "revenue_region_daily", "revenue_date", "net_revenue_usd"),
 )
+
+
+class _Laps:
+    """Wall seconds of consecutive phases of a run (reported in the run metrics)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        """Close `phase`: the time since the previous lap."""
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self._t0, 3)
+        self._t0 = now
 
 
 def gold_path(settings: Settings, table: str) -> str:
@@ -111,7 +126,10 @@ def _published_values(
     spark: SparkSession, settings: Settings, start: dt.date, end: dt.date
 ) -> dict[tuple[str, dt.date, str], Any]:
     values: dict[tuple[str, dt.date, str], Any] = {}
+    by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for metric, table, date_col, column in PUBLISHED:
+        by_table.setdefault((table, date_col), []).append((metric, column))
+    for (table, date_col), metrics in by_table.items():  # one Spark job per table
         path = gold_path(settings, table)
         if not delta_io.table_exists(spark, path):
             continue
@@ -119,11 +137,12 @@ def _published_values(
             delta_io.read_delta(spark, path)
             .filter(F.col(date_col).between(start, end))
             .groupBy(date_col, "region")
-            .agg(F.sum(column).alias("v"))
+            .agg(*[F.sum(column).alias(metric) for metric, column in metrics])
             .collect()
         )
         for r in rows:
-            values[(metric, r[0], r[1])] = r["v"]
+            for metric, _ in metrics:
+                values[(metric, r[0], r[1])] = r[metric]
     return values
 
 
@@ -160,6 +179,7 @@ def run_gold(
     """Build Gold for the affected range (or `start..end` for a backfill, or all with `full`)."""
     params = {"start": start, "end": end, "full": full}
     with pipeline_run(spark, settings, "gold", json.loads(json.dumps(params, default=str))) as run:
+        lap = _Laps()
         inputs = {
             t: _silver(spark, settings, t)
             for t in ("subscription", "payment", "usage", "operational_cost", "plans")
@@ -182,6 +202,7 @@ def run_gold(
             return dict(run.metrics)
         log.info("gold range", extra={"start": str(range_start), "end": str(range_end)})
         old_values = _published_values(spark, settings, range_start, range_end)
+        lap("plan_range")
 
         # dimensions (whole, deterministic)
         regions_df = (
@@ -205,6 +226,7 @@ def run_gold(
         for name, df in dims.items():
             delta_io.overwrite(df, gold_path(settings, name))
         dim_customer_df = delta_io.read_delta(spark, gold_path(settings, "dim_customer"))
+        lap("dimensions")
 
         # day-grain facts for the range
         changes_df = to_subscription_changes(inputs["subscription"]).cache()
@@ -240,6 +262,7 @@ def run_gold(
                 df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
             )
         changes_df.unpersist()
+        lap("day_facts")
         snapshot_range = delta_io.read_delta(
             spark, gold_path(settings, "subscriptions_snapshot")
         ).filter(F.col("snapshot_date").between(range_start, range_end))
@@ -262,6 +285,8 @@ def run_gold(
             _write_day_table(
                 df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
             )
+
+        lap("day_marts")
 
         # month-grain marts from the range's month
         month_start = range_start.replace(day=1)
@@ -302,6 +327,7 @@ def run_gold(
                 delta_io.overwrite(df, path)
         breaks = filter_bridge_breaks(movements_df).count()
         movements_df.unpersist()
+        lap("month_marts")
         month_ends_all = _month_ends(spark, data_start, range_end, ["_"]).drop("region")
         delta_io.overwrite(
             run_model(
@@ -312,6 +338,7 @@ def run_gold(
             gold_path(settings, "cohort_retention"),
         )
 
+        lap("cohort_retention")
         restated = _record_restatements(
             spark, settings, run.run_id, old_values, range_start, range_end, published_end
         )
@@ -341,6 +368,8 @@ def run_gold(
             "restatements": restated,
             "bridge_breaks": breaks,
         }
+        lap("restatements_and_dq")
+        run.metrics["phase_seconds"] = lap.seconds
         if bridge.is_critical_failure and raise_on_critical:
             raise DQCriticalFailure([bridge])
         return dict(run.metrics)
