@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -430,6 +430,42 @@ def iter_series(series_pdf: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield group
 
 
+def with_balanced_partitions(series_df: DataFrame, num_partitions: int) -> DataFrame:
+    """Spread whole series round-robin over exactly `num_partitions` tasks; adds `_slot`.
+
+    Hashing `unique_id` leaves tasks uneven (one core idles while the other fits the rest),
+    and range partitioning on few values is sampled, not exact. So series are numbered in
+    `unique_id` order and series `i` gets a `_slot` key that Spark's hash partitioner sends to
+    partition `i mod n`. Group by `("_slot", "unique_id")` to keep this layout.
+    """
+    spark = series_df.sparkSession
+    probe = [
+        (int(r[0]), int(r[1]))
+        for r in spark.range(0, 64 * num_partitions)
+        .select("id", F.pmod(F.hash("id"), F.lit(num_partitions)))
+        .collect()
+    ]
+    key_of: dict[int, int] = {}
+    for key, partition in probe:
+        key_of.setdefault(partition, key)
+    if len(key_of) < num_partitions:  # pragma: no cover - 64 probes per partition suffice
+        raise RuntimeError(f"no hash key found for some of {num_partitions} partitions")
+    keys_df = spark.createDataFrame(sorted(key_of.items()), "_partition int, _slot long")
+    slots_df = (
+        series_df.select("unique_id")
+        .distinct()
+        .withColumn(
+            "_partition",
+            ((F.row_number().over(Window.orderBy("unique_id")) - 1) % F.lit(num_partitions)).cast(
+                "int"
+            ),
+        )
+        .join(F.broadcast(keys_df), "_partition")
+        .drop("_partition")
+    )
+    return series_df.join(F.broadcast(slots_df), "unique_id").repartition(num_partitions, "_slot")
+
+
 def with_model_results(
     series_df: DataFrame, config: ForecastConfig, num_partitions: int | None = None
 ) -> DataFrame:
@@ -442,12 +478,13 @@ def with_model_results(
         series_df = series_df.withColumn("stored_orders", F.lit(None).cast("string"))
     inputs_df = series_df.select(*KEY_COLUMNS, "ds", "y", "stored_orders")
     if num_partitions:
-        inputs_df = inputs_df.repartition(num_partitions, "unique_id")
+        inputs_df = inputs_df.transform(lambda d: with_balanced_partitions(d, num_partitions))
 
     def run(pdf: pd.DataFrame) -> pd.DataFrame:
         return forecast_group(pdf, config)
 
-    return inputs_df.groupBy("unique_id").applyInPandas(run, model_result_schema(config.levels))
+    group_cols = ["_slot", "unique_id"] if num_partitions else ["unique_id"]
+    return inputs_df.groupBy(*group_cols).applyInPandas(run, model_result_schema(config.levels))
 
 
 def with_forecast_rows(model_results_df: DataFrame, levels: Sequence[int]) -> DataFrame:

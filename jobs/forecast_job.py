@@ -233,7 +233,8 @@ def fit_models(
     mase_drift_ratio: float,
 ) -> DataFrame:
     """Run the model pass (refit or AutoARIMA per series), then reselect drifted series."""
-    partitions = max(1, min(n_series, 4 * spark.sparkContext.defaultParallelism))
+    # two balanced tasks per core (see `with_balanced_partitions`)
+    partitions = max(1, min(n_series, 2 * spark.sparkContext.defaultParallelism))
     planned_df = series_df.join(selection_df, "unique_id", "left")
     extra_cols = ["selected_mase", "selection_reason"]
     info_df = selection_df.select("unique_id", *extra_cols)
