@@ -5,13 +5,16 @@ Delta versions of the tables read, the data freshness (max business date, last s
 `ops.pipeline_runs` finish) and the latest data-quality status from `ops.dq_results`. Responses
 are cached per (endpoint, parameters, table versions): a new Delta commit on any table read
 changes the key. Versions are re-read at most every `FINLAKE_METRICS_VERSION_TTL_S` seconds
-(default 2; 0 checks on every request).
+(default 2; 0 checks on every request); once expired they are refreshed in the background
+while requests keep using the last read (stale-while-revalidate), so no request waits for the
+check after the first one and a new commit is seen about one TTL plus one check after it lands.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import threading
@@ -42,6 +45,7 @@ SUCCEEDED = "succeeded"
 _PASSED = frozenset({"pass", "passed", "success", "succeeded", "ok"})
 _BLOCKING = frozenset({"error", "critical", "fatal", "blocker"})
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+log = logging.getLogger("finlake.api.metrics")
 DEFAULT_VERSION_TTL_S = float(os.environ.get("FINLAKE_METRICS_VERSION_TTL_S", "2.0"))
 
 ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
@@ -124,7 +128,9 @@ class MetricsService:
         self._provenance = _Lru(cache_size)
         self._versions: tuple[float, dict[str, int | None]] | None = None
         self._versions_lock = threading.Lock()
+        self._refreshing = False
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="metrics")
+        self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions")
 
     def clear_cache(self) -> None:
         """Forget cached responses, provenance and versions."""
@@ -133,9 +139,19 @@ class MetricsService:
         self._versions = None
 
     def versions(self) -> dict[str, int | None]:
-        """Delta version of every served table (None: not registered), TTL-cached."""
+        """Delta version of every served table (None: not registered), TTL-cached.
+
+        An expired read is returned while one background refresh runs (TTL 0: read now).
+        """
         cached = self._versions
         if cached is not None and time.monotonic() - cached[0] < self.version_ttl_s:
+            return cached[1]
+        if cached is not None and self.version_ttl_s > 0:
+            with self._versions_lock:
+                start_refresh = not self._refreshing
+                self._refreshing = True
+            if start_refresh:
+                self._refresher.submit(self._refresh_versions)
             return cached[1]
         with self._versions_lock:
             cached = self._versions
@@ -144,6 +160,15 @@ class MetricsService:
             versions = self.store.table_versions(sorted(SERVED_TABLES))
             self._versions = (time.monotonic(), versions)
         return versions
+
+    def _refresh_versions(self) -> None:
+        try:
+            versions = self.store.table_versions(sorted(SERVED_TABLES))
+            self._versions = (time.monotonic(), versions)
+        except Exception:  # the next request retries; errors surface on synchronous reads
+            log.warning("background table-version refresh failed", exc_info=True)
+        finally:
+            self._refreshing = False
 
     def respond(
         self,

@@ -56,7 +56,7 @@ def commands(size: str, runs_dir: Path) -> dict[str, tuple[list[str], Path | Non
         ),
         "metrics_api": (
             [py, str(b / "metrics_api_bench.py")]
-            + (["--days", "365", "--cold", "8", "--cached", "20"] if quick else []),
+            + (["--days", "365", "--cold", "15", "--cached", "20"] if quick else []),
             None,
         ),
     }

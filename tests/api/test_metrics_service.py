@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,25 @@ def test_versions_are_reused_within_the_ttl() -> None:
     service.version_ttl_s = 0
     _respond(service, {"a": 2})
     assert store.version_reads == 2
+
+
+def test_expired_versions_are_served_stale_while_one_background_refresh_runs() -> None:
+    store = FakeStore()
+    service = MetricsService(store, "delta", version_ttl_s=0.05)
+    assert _respond(service, {"a": 1})["provenance"]["tables"]["gold.mrr_daily"] == 1
+    store.versions["gold.mrr_daily"] = 2
+    time.sleep(0.06)
+    stale = _respond(service, {"a": 1})  # expired: answered from the last read, refresh starts
+    assert stale["provenance"]["tables"]["gold.mrr_daily"] == 1
+    assert stale["provenance"]["cached"] is True
+    deadline = time.monotonic() + 5
+    fresh = stale
+    while fresh["provenance"]["tables"]["gold.mrr_daily"] == 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        fresh = _respond(service, {"a": 1})
+    assert fresh["provenance"]["tables"]["gold.mrr_daily"] == 2  # the refresh landed
+    assert fresh["provenance"]["cached"] is False
+    assert store.version_reads >= 2
 
 
 def test_provenance_is_reused_across_queries_of_the_same_versions() -> None:
