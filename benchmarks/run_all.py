@@ -51,7 +51,7 @@ def commands(size: str, runs_dir: Path) -> dict[str, tuple[list[str], Path | Non
         ),
         "forecast": (
             [py, str(b / "forecast_bench.py"), "--out", str(forecast_out)]
-            + (["--series", "8", "--days", "365"] if quick else []),
+            + (["--series", "24", "--days", "365"] if quick else ["--series", "48"]),
             forecast_out,
         ),
         "metrics_api": (
