@@ -285,7 +285,6 @@ def run_gold(
             _write_day_table(
                 df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
             )
-
         lap("day_marts")
 
         # month-grain marts from the range's month

@@ -320,8 +320,9 @@ class BusinessSimulator:
             sub.failed_attempts += 1
             sub.retry_on = day + dt.timedelta(days=3)
         else:
-            bucket["gross"] += to_usd(amount, rate)
-            self.day_net[sub.subscription_id] += to_usd(amount, rate)
+            paid_usd = to_usd(amount, rate)
+            bucket["gross"] += paid_usd
+            self.day_net[sub.subscription_id] += paid_usd
             sub.failed_attempts = 0
             sub.retry_on = None
             if self.rng.random() < 0.03:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from jobs.bronze_job import run_bronze
 from jobs.gold_job import run_gold
 from jobs.silver_job import run_silver
 from tests.fault.conftest import gold_checksums, tiny_lake
+from tests.process_kill import kill_at_commit
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -48,18 +47,7 @@ def _kill_after_commit(lake_root: Path, module: str, commit: Path, log_path: Pat
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while not commit.exists():
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"{module}: no commit {commit} in time"
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, log_path.read_text()[-3000:]
+    kill_at_commit(proc, commit, log_path, START_TIMEOUT_S)
 
 
 def _silver_table(spark: SparkSession, settings: Settings, table: str) -> DataFrame:

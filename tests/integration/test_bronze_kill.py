@@ -6,10 +6,8 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from conf.settings import Settings
 from jobs import delta_io
 from jobs.bronze_job import bronze_path, run_bronze
 from jobs.generator import generate
+from tests.process_kill import kill_at_commit
 
 pytestmark = pytest.mark.integration
 
@@ -73,18 +72,7 @@ def test_bronze_killed_after_first_commit_recovers_exactly(
     log_path = tmp_path / "bronze-killed.log"
     proc = _start_bronze(killed_root, log_path)
     first_commit = killed_root / "bronze" / "events" / "_delta_log" / f"{1:020d}.json"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while not first_commit.exists():
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "no Bronze commit in time"
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
+    kill_at_commit(proc, first_commit, log_path, START_TIMEOUT_S)
 
     settings = Settings(lake_root=str(killed_root))
     path = bronze_path(settings)
