@@ -20,11 +20,11 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -49,6 +49,7 @@ log = logging.getLogger("finlake.api.metrics")
 DEFAULT_VERSION_TTL_S = float(os.environ.get("FINLAKE_METRICS_VERSION_TTL_S", "2.0"))
 
 ReadPrincipal = Annotated[Principal, Depends(require_scope("read"))]
+T = TypeVar("T")
 
 
 def to_json_value(value: Any) -> Any:
@@ -126,6 +127,7 @@ class MetricsService:
         self.version_ttl_s = version_ttl_s
         self._responses = _Lru(cache_size)
         self._provenance = _Lru(cache_size)
+        self._memo = _Lru(cache_size)
         self._versions: tuple[float, dict[str, int | None]] | None = None
         self._versions_lock = threading.Lock()
         self._refreshing = False
@@ -136,6 +138,7 @@ class MetricsService:
         """Forget cached responses, provenance and versions."""
         self._responses.clear()
         self._provenance.clear()
+        self._memo.clear()
         self._versions = None
 
     def versions(self) -> dict[str, int | None]:
@@ -170,6 +173,27 @@ class MetricsService:
         finally:
             self._refreshing = False
 
+    def memo(
+        self,
+        key: Sequence[Any],
+        tables: Sequence[str],
+        versions: Mapping[str, int | None],
+        compute: Callable[[MetricsStore], T],
+    ) -> T:
+        """`compute(store)` cached under `key` and the `versions` of `tables` it reads.
+
+        For helper lookups shared by many responses (e.g. the forecast runs of a series):
+        pass the same `versions` snapshot the response is cached under, so a lookup from an
+        older table version is never served under a newer one.
+        """
+        memo_key = _key("memo", list(key), sorted((t, versions.get(t)) for t in tables))
+        hit: tuple[T] | None = self._memo.get(memo_key)
+        if hit is not None:
+            return hit[0]
+        value = compute(self.store)
+        self._memo.put(memo_key, (value,))
+        return value
+
     def respond(
         self,
         endpoint: str,
@@ -177,24 +201,29 @@ class MetricsService:
         tables: Sequence[str],
         freshness: Freshness,
         compute: Callable[[MetricsStore], Any],
+        versions: Mapping[str, int | None] | None = None,
     ) -> dict[str, Any]:
-        """The response body of one metrics query (cached per table versions)."""
-        all_versions = self.versions()
+        """The response body of one metrics query (cached per table versions).
+
+        `versions` is a snapshot from `versions()` when the caller already read one (so the
+        response and any `memo` lookups it used share it); by default it is read here.
+        """
+        all_versions = self.versions() if versions is None else versions
         missing = [t for t in tables if all_versions.get(t) is None]
         if missing:
             self._versions = None  # re-check soon: the table may just have been registered
             raise TableUnavailableError(f"table(s) not published yet: {', '.join(missing)}")
-        versions = {t: all_versions.get(t) for t in (*tables, *PROVENANCE_TABLES)}
-        key = _key(endpoint, query, sorted(versions.items()))
+        read = {t: all_versions.get(t) for t in (*tables, *PROVENANCE_TABLES)}
+        key = _key(endpoint, query, sorted(read.items()))
         cached = self._responses.get(key)
         if cached is not None:
             return {**cached, "provenance": {**cached["provenance"], "cached": True}}
         data_future = self._pool.submit(compute, self.store)
-        provenance = self._cached_provenance(freshness, versions)
+        provenance = self._cached_provenance(freshness, read)
         body = {
             "data": to_json_value(data_future.result()),
             "query": to_json_value(query),
-            "provenance": {"tables": versions, **provenance, "cached": False},
+            "provenance": {"tables": read, **provenance, "cached": False},
         }
         self._responses.put(key, body)
         return body

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -27,6 +27,7 @@ from api.metrics_deps import Freshness, MetricsServiceDep, ReadPrincipal
 from api.routes import dashboard
 from api.trino_client import (
     MetricsStore,
+    Row,
     StoreQueryError,
     StoreUnavailableError,
     TableUnavailableError,
@@ -417,6 +418,35 @@ def revenue(
 # ----------------------------------------------------------------------------- forecast
 
 
+def forecast_runs(store: MetricsStore, catalog: str, unique_id: str) -> list[Row]:
+    """Runs with actuals of one series: run_id, as_of_date and its first/last/count of dates."""
+    return store.fetch(
+        "SELECT run_id, max(as_of_date) AS as_of_date, min(forecast_date) AS first_date, "
+        "max(forecast_date) AS last_date, count(DISTINCT forecast_date) AS n_dates "
+        f"FROM {table_ref(catalog, VARIANCE)} WHERE unique_id = ? GROUP BY run_id",
+        [unique_id],
+    )
+
+
+def pick_run(runs: Sequence[Row], start: dt.date, end: dt.date) -> tuple[str | None, bool]:
+    """The latest run (as_of_date, then run_id) with actuals in `[start, end]`; and if sure.
+
+    A run whose dates are contiguous has a date in the window iff its range meets the window.
+    When a run with gaps meets the window the answer is not sure (`False`): ask the table.
+    """
+    best: tuple[dt.date, str] | None = None
+    for run in runs:
+        first, last = run["first_date"], run["last_date"]
+        if first is None or first > end or last < start:
+            continue
+        if (last - first).days + 1 != run["n_dates"]:
+            return None, False
+        candidate = (run["as_of_date"], str(run["run_id"]))
+        if best is None or candidate > best:
+            best = candidate
+    return (best[1] if best else None), True
+
+
 def _forecast(
     store: MetricsStore,
     catalog: str,
@@ -426,19 +456,29 @@ def _forecast(
     start: dt.date,
     end: dt.date,
     run_id: str | None,
+    memo: Callable[[str, Callable[[MetricsStore], Any]], Any],
 ) -> dict[str, Any]:
+    """Forecast and actuals of one run; `memo(name, fn)` caches per-series lookups by version."""
     fc = table_ref(catalog, table)
     if run_id is None and has_variance:
-        run_id = store.fetch(
-            f"SELECT max_by(run_id, as_of_date) AS run_id FROM {table_ref(catalog, VARIANCE)} "
-            "WHERE unique_id = ? AND forecast_date BETWEEN ? AND ?",
-            [unique_id, start, end],
-        )[0]["run_id"]
+        runs = memo("runs_with_actuals", lambda s: forecast_runs(s, catalog, unique_id))
+        run_id, is_sure = pick_run(runs, start, end)
+        if not is_sure:
+            rows = store.fetch(
+                f"SELECT run_id FROM {table_ref(catalog, VARIANCE)} "
+                "WHERE unique_id = ? AND forecast_date BETWEEN ? AND ? "
+                "ORDER BY as_of_date DESC, run_id DESC LIMIT 1",
+                [unique_id, start, end],
+            )
+            run_id = rows[0]["run_id"] if rows else None
     if run_id is None:
-        run_id = store.fetch(
-            f"SELECT max_by(run_id, created_at) AS run_id FROM {fc} WHERE unique_id = ?",
-            [unique_id],
-        )[0]["run_id"]
+        run_id = memo(
+            "latest_run",
+            lambda s: s.fetch(
+                f"SELECT max_by(run_id, created_at) AS run_id FROM {fc} WHERE unique_id = ?",
+                [unique_id],
+            )[0]["run_id"],
+        )
     if run_id is None:
         return {"unique_id": unique_id, "run_id": None, "forecast": [], "actual": []}
     window: list[object] = [run_id, unique_id, start, end]
@@ -504,16 +544,22 @@ def forecast(
     query["run_id"] = run_id
 
     def build() -> dict[str, Any]:
-        has_variance = service.versions().get(VARIANCE) is not None
+        versions = service.versions()  # one snapshot for the response and its lookups
+        has_variance = versions.get(VARIANCE) is not None
         tables = [table, VARIANCE] if has_variance else [table]
+
+        def memo(name: str, fn: Callable[[MetricsStore], Any]) -> Any:
+            return service.memo(("forecast", name, unique_id), tables, versions, fn)
+
         return service.respond(
             "forecast",
             query,
             tables,
             Freshness(VARIANCE if has_variance else table, "forecast_date"),
             lambda store: _forecast(
-                store, service.catalog, table, has_variance, unique_id, start, end, run_id
+                store, service.catalog, table, has_variance, unique_id, start, end, run_id, memo
             ),
+            versions=versions,
         )
 
     return _serve(build)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.metrics_deps import Freshness, MetricsService, summarise_dq, to_json_value
+from api.routes.metrics import pick_run
 from api.trino_client import SERVED_TABLES, StoreUnavailableError, table_ref
 from conf.settings import Settings
 
@@ -110,6 +111,59 @@ def test_provenance_is_reused_across_queries_of_the_same_versions() -> None:
     before = len(store.fetches)
     _respond(service, {"a": 2})  # new query: data fetched, provenance from cache
     assert len(store.fetches) == before + 1
+
+
+def test_memo_is_reused_until_a_table_it_read_changes() -> None:
+    store = FakeStore()
+    service = MetricsService(store, "delta", version_ttl_s=0)
+    tables = ["gold.forecast_variance"]
+
+    def lookup() -> list[dict[str, Any]]:
+        return service.memo(("runs", "revenue/total"), tables, service.versions(), query)
+
+    def query(s: Any) -> list[dict[str, Any]]:
+        return list(s.fetch("SELECT run_id"))
+
+    assert lookup() == lookup()
+    assert len(store.fetches) == 1
+    store.versions["gold.mrr_daily"] = 5  # a table the lookup does not read
+    lookup()
+    assert len(store.fetches) == 1
+    store.versions["gold.forecast_variance"] = 2
+    lookup()
+    assert len(store.fetches) == 2
+
+
+def _run(run_id: str, as_of: str, first: str, last: str, n: int | None = None) -> dict[str, Any]:
+    first_date, last_date = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    n_dates = (last_date - first_date).days + 1 if n is None else n
+    return {
+        "run_id": run_id,
+        "as_of_date": dt.date.fromisoformat(as_of),
+        "first_date": first_date,
+        "last_date": last_date,
+        "n_dates": n_dates,
+    }
+
+
+def test_pick_run_takes_the_latest_run_with_actuals_in_the_window() -> None:
+    runs = [
+        _run("run-jan", "2026-01-31", "2026-02-01", "2026-03-02"),
+        _run("run-feb", "2026-02-28", "2026-03-01", "2026-03-30"),
+        _run("run-feb-b", "2026-02-28", "2026-03-01", "2026-03-30"),
+    ]
+    day = dt.date.fromisoformat
+    assert pick_run(runs, day("2026-03-01"), day("2026-04-30")) == ("run-feb-b", True)
+    assert pick_run(runs, day("2026-02-01"), day("2026-02-27")) == ("run-jan", True)
+    assert pick_run(runs, day("2026-03-31"), day("2026-04-30")) == (None, True)
+    assert pick_run([], day("2026-03-01"), day("2026-03-02")) == (None, True)
+
+
+def test_pick_run_defers_to_the_table_when_a_run_has_gaps() -> None:
+    day = dt.date.fromisoformat
+    gappy = [_run("run-gap", "2026-01-31", "2026-02-01", "2026-03-02", n=10)]
+    assert pick_run(gappy, day("2026-02-10"), day("2026-02-12")) == (None, False)
+    assert pick_run(gappy, day("2026-04-01"), day("2026-04-02")) == (None, True)  # no overlap
 
 
 def test_unpublished_table_is_reported() -> None:
