@@ -430,39 +430,66 @@ def iter_series(series_pdf: pd.DataFrame) -> Iterator[pd.DataFrame]:
         yield group
 
 
+_MASK32 = 0xFFFFFFFF
+
+
+def _rotl32(value: int, bits: int) -> int:
+    return ((value << bits) | (value >> (32 - bits))) & _MASK32
+
+
+def _mix_k1(k1: int) -> int:
+    return (_rotl32((k1 * 0xCC9E2D51) & _MASK32, 15) * 0x1B873593) & _MASK32
+
+
+def _mix_h1(h1: int, k1: int) -> int:
+    return (_rotl32(h1 ^ k1, 13) * 5 + 0xE6546B64) & _MASK32
+
+
+def spark_hash_long(value: int, seed: int = 42) -> int:
+    """Spark's `hash()` of a bigint (Murmur3 x86_32, seed 42), as a signed 32-bit int.
+
+    The same function Spark's hash partitioner applies to a `repartition(n, col)` key, so the
+    partition of a key is known on the driver without running a job.
+    """
+    unsigned = value & 0xFFFFFFFFFFFFFFFF
+    h1 = _mix_h1(seed & _MASK32, _mix_k1(unsigned & _MASK32))
+    h1 = _mix_h1(h1, _mix_k1(unsigned >> 32))
+    h1 ^= 8
+    h1 ^= h1 >> 16
+    h1 = (h1 * 0x85EBCA6B) & _MASK32
+    h1 ^= h1 >> 13
+    h1 = (h1 * 0xC2B2AE35) & _MASK32
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
+
+
+def slot_keys(num_partitions: int) -> list[int]:
+    """For each partition p < n, the smallest bigint key Spark's hash partitioner sends to p."""
+    key_of: dict[int, int] = {}
+    key = 0
+    while len(key_of) < num_partitions:
+        key_of.setdefault(spark_hash_long(key) % num_partitions, key)  # % is pmod in Python
+        key += 1
+    return [key_of[p] for p in range(num_partitions)]
+
+
 def with_balanced_partitions(series_df: DataFrame, num_partitions: int) -> DataFrame:
     """Spread whole series round-robin over exactly `num_partitions` tasks; adds `_slot`.
 
     Hashing `unique_id` leaves tasks uneven (one core idles while the other fits the rest),
     and range partitioning on few values is sampled, not exact. So series are numbered in
     `unique_id` order and series `i` gets a `_slot` key that Spark's hash partitioner sends to
-    partition `i mod n`. Group by `("_slot", "unique_id")` to keep this layout.
+    partition `i mod n` (keys found on the driver: no job runs here). Group by
+    `("_slot", "unique_id")` to keep this layout.
     """
-    spark = series_df.sparkSession
-    probe = [
-        (int(r[0]), int(r[1]))
-        for r in spark.range(0, 64 * num_partitions)
-        .select("id", F.pmod(F.hash("id"), F.lit(num_partitions)))
-        .collect()
-    ]
-    key_of: dict[int, int] = {}
-    for key, partition in probe:
-        key_of.setdefault(partition, key)
-    if len(key_of) < num_partitions:  # pragma: no cover - 64 probes per partition suffice
-        raise RuntimeError(f"no hash key found for some of {num_partitions} partitions")
-    keys_df = spark.createDataFrame(sorted(key_of.items()), "_partition int, _slot long")
-    slots_df = (
-        series_df.select("unique_id")
-        .distinct()
-        .withColumn(
-            "_partition",
-            ((F.row_number().over(Window.orderBy("unique_id")) - 1) % F.lit(num_partitions)).cast(
-                "int"
-            ),
-        )
-        .join(F.broadcast(keys_df), "_partition")
-        .drop("_partition")
+    keys = slot_keys(num_partitions)
+    slot_of_position = F.element_at(
+        F.array(*[F.lit(k).cast("long") for k in keys]),
+        ((F.row_number().over(Window.orderBy("unique_id")) - 1) % F.lit(num_partitions) + 1).cast(
+            "int"
+        ),
     )
+    slots_df = series_df.select("unique_id").distinct().withColumn("_slot", slot_of_position)
     return series_df.join(F.broadcast(slots_df), "unique_id").repartition(num_partitions, "_slot")
 
 

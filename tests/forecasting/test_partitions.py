@@ -7,7 +7,7 @@ import datetime as dt
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from forecasting.models import with_balanced_partitions
+from forecasting.models import slot_keys, spark_hash_long, with_balanced_partitions
 
 
 def test_series_are_spread_round_robin_over_exactly_n_partitions(spark: SparkSession) -> None:
@@ -33,3 +33,18 @@ def test_series_are_spread_round_robin_over_exactly_n_partitions(spark: SparkSes
     order = sorted(by_series)
     assert [by_series[s] for s in order[:4]] == [by_series[s] for s in order[4:8]]
     assert len({by_series[s] for s in order[:4]}) == 4
+
+
+def test_driver_side_hash_equals_sparks(spark: SparkSession) -> None:
+    values = [0, 1, -1, 7, 42, 2**31, -(2**31) - 1, 2**62 + 12345, -(2**63), 2**63 - 1]
+    values += list(range(100, 200))
+    df = spark.createDataFrame([(v,) for v in values], "v long")
+    expected = {r["v"]: r["h"] for r in df.select("v", F.hash("v").alias("h")).collect()}
+    assert {v: spark_hash_long(v) for v in values} == expected
+
+
+def test_slot_keys_land_on_their_partition(spark: SparkSession) -> None:
+    keys = slot_keys(6)
+    df = spark.createDataFrame([(k,) for k in keys], "k long").repartition(6, "k")
+    placed = {r["k"]: r["p"] for r in df.select("k", F.spark_partition_id().alias("p")).collect()}
+    assert [placed[k] for k in keys] == list(range(6))
