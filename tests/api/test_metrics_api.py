@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from api.app import create_app
 from api.metrics_deps import MetricsService
-from api.trino_client import TrinoMetricsStore
+from api.trino_client import API_SESSION_PROPERTIES, TrinoMetricsStore
 from conf.settings import Settings
 from gold import schemas
 from tests.integration.test_trino_lake import served_lake, trino_server  # noqa: F401
@@ -307,3 +307,13 @@ def test_trino_down_is_a_clear_503(trino_server: Settings) -> None:  # noqa: F81
     assert body["error"] == "metrics_store_unavailable"
     assert "finlake trino up" in body["detail"]
     assert response.headers["Retry-After"]
+
+
+def test_api_connections_use_the_small_query_session(trino_server: Settings) -> None:  # noqa: F811
+    store = TrinoMetricsStore(trino_server)
+    session = {r["Name"]: r["Value"] for r in store.fetch("SHOW SESSION")}
+    assert {k: session[k] for k in API_SESSION_PROPERTIES} == API_SESSION_PROPERTIES
+    analyst = TrinoMetricsStore(trino_server, session_properties={})
+    assert {r["Name"]: r["Value"] for r in analyst.fetch("SHOW SESSION")}["execution_policy"] == (
+        "phased"
+    )
