@@ -135,7 +135,7 @@ class MetricsService:
         self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="versions")
 
     def clear_cache(self) -> None:
-        """Forget cached responses, provenance and versions."""
+        """Forget cached responses, provenance, lookups and versions."""
         self._responses.clear()
         self._provenance.clear()
         self._memo.clear()
