@@ -12,8 +12,9 @@ Environment read here (at parse time and in the task processes):
 - ``FINLAKE_AIRFLOW_SKIP_FORECAST=1``: skip the forecast task (tests, small machines).
 - every other ``FINLAKE_*`` setting is inherited by the jobs (lake root, alert sink, ...).
 
-Exit codes of the jobs: 0 ok; 2 = a critical data-quality gate failed (the task fails at once,
-no retry: rerunning does not fix data); 3 = a soft dependency is down (the task is skipped
+Exit codes of the jobs (`jobs/exit_codes.py`): 0 ok; 2 = usage error (fails, no retry);
+4 = a critical data-quality gate failed (the task fails at once, no retry: rerunning does not
+fix data); 3 = a soft dependency is down (the task is skipped
 where the caller allows it); anything else is treated as transient and retried with
 exponential backoff.
 """
@@ -41,8 +42,9 @@ DROP_DIR = Path(os.environ.get("FINLAKE_DROP_DIR", FINLAKE_HOME / "drop"))
 
 OWNER = "finlake-data"
 START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-EXIT_DQ_CRITICAL = 2
+EXIT_DQ_CRITICAL = 4  # copy of jobs/exit_codes.py (a test keeps them equal)
 EXIT_UNAVAILABLE = 3
+EXIT_USAGE = 2
 ALERT_TIMEOUT_S = 120
 PARENT_RUN_ID_ENV = "FINLAKE_PARENT_RUN_ID"
 # Variables of the Airflow interpreter that must not leak into the jobs interpreter.
@@ -114,8 +116,12 @@ def run_job(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             raise
+    if code == EXIT_USAGE:
+        raise AirflowFailException(f"{module}: usage error (exit {EXIT_USAGE}): {_tail(stdout)}")
     if code == EXIT_DQ_CRITICAL:
-        raise AirflowFailException(f"{module}: critical data-quality gate failed (exit 2)")
+        raise AirflowFailException(
+            f"{module}: critical data-quality gate failed (exit {EXIT_DQ_CRITICAL})"
+        )
     if code in skip_codes:
         raise AirflowSkipException(f"{module}: exit {code}, skipped ({_tail(stdout)})")
     if code != 0:

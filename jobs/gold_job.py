@@ -38,6 +38,7 @@ from gold.subscriptions_snapshot import (
     with_plan_on_date,
 )
 from jobs import delta_io
+from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
 from silver.dq import DQ_RESULTS_SCHEMA, DQCriticalFailure, DQResult
@@ -421,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run_gold(spark, settings, start=args.start, end=args.end, full=args.full)
     except DQCriticalFailure as exc:
         log.error(str(exc))
-        return 2
+        return EXIT_DQ_CRITICAL
     print(json.dumps(result, default=str))
     return 0
 

@@ -19,9 +19,8 @@ from typing import Any
 from bronze.landing import parse_event_key
 from bronze.objectstore import ObjectStore, ObjectStoreUnavailable, make_object_store
 from conf.settings import get_settings
+from jobs.exit_codes import EXIT_UNAVAILABLE
 from jobs.observability import configure_logging
-
-EXIT_UNAVAILABLE = 3
 
 
 def landing_status(store: ObjectStore, day: dt.date) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from bronze.objectstore import ObjectStore, make_object_store
 from conf.settings import Settings, get_settings
 from jobs import delta_io
 from jobs.bronze_job import bronze_path
+from jobs.exit_codes import EXIT_USAGE
 from silver.replay import (
     ReplayObject,
     ReplayTarget,
@@ -381,7 +382,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         result = request_replay(spark, settings, corrections=corrections, rule=args.rule)
     except ReplayRejected as exc:
         print(str(exc))
-        return 2
+        return EXIT_USAGE
     print(json.dumps(result, indent=2))
     print("run `finlake run bronze` and `finlake run silver` (or `run all`) to process them")
     return 0

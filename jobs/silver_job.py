@@ -28,6 +28,7 @@ from bronze.objectstore import ObjectStore, make_object_store
 from conf.settings import Settings, get_settings
 from jobs import delta_io
 from jobs.bronze_job import bronze_path
+from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
 from silver import operational_cost, payment, subscription, usage
@@ -592,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except DQCriticalFailure as exc:
         log.error(str(exc))
-        return 2
+        return EXIT_DQ_CRITICAL
     return 0
 
 
