@@ -11,7 +11,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +101,35 @@ class RunRecord:
     rows_out: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     parent_run_id: str | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    _phase: str | None = None
+    _phase_t0: float = field(default_factory=time.perf_counter)
+
+    def phase(self, name: str) -> None:
+        """Start phase `name` (closing the previous one) and tell the progress listeners."""
+        self.close_phase()
+        self._phase, self._phase_t0 = name, time.perf_counter()
+        for listener in tuple(_PHASE_LISTENERS):
+            listener(self.job_name, name)
+
+    def close_phase(self) -> None:
+        """Record the wall seconds of the current phase in `phase_seconds`."""
+        if self._phase is not None:
+            elapsed = time.perf_counter() - self._phase_t0
+            self.phase_seconds[self._phase] = round(
+                self.phase_seconds.get(self._phase, 0.0) + elapsed, 3
+            )
+            self._phase = None
+
+
+PhaseListener = Callable[[str, str], None]
+_PHASE_LISTENERS: list[PhaseListener] = []
+
+
+def add_phase_listener(listener: PhaseListener) -> Callable[[], None]:
+    """Call `listener(job_name, phase)` whenever a job starts a phase; returns a remover."""
+    _PHASE_LISTENERS.append(listener)
+    return lambda: _PHASE_LISTENERS.remove(listener)
 
 
 @contextmanager
@@ -132,6 +161,9 @@ def pipeline_run(
         log.error("job failed", extra={"job": job_name, "error": error})
         raise
     finally:
+        record.close_phase()
+        if record.phase_seconds:
+            record.metrics.setdefault("phase_seconds", record.phase_seconds)
         duration = time.perf_counter() - t0
         row = (
             record.run_id,
