@@ -48,12 +48,11 @@ def build_lake(lake: str, days: int) -> None:
     """Write synthetic Gold and ops tables with Spark (money as decimal(18,4))."""
     from pyspark.sql import functions as F
 
+    from conf.catalog import TableName
     from conf.settings import Settings
-    from gold import schemas
+    from jobs.lake import Lake
     from jobs.maintenance_job import run_maintenance
-    from jobs.observability import PIPELINE_RUNS_SCHEMA
     from jobs.spark import get_spark
-    from silver.dq import DQ_RESULTS_SCHEMA
 
     settings = Settings(lake_root=lake)
     spark = get_spark(settings, "metrics-bench")
@@ -87,6 +86,7 @@ def build_lake(lake: str, days: int) -> None:
         (F.lit(4975) + F.col("id")).cast(money).alias("net_revenue_usd"),
         F.lit(40).cast(money).alias("failed_payments_usd"),
         F.lit(2000).cast(money).alias("costs_usd"),
+        F.lit(2000).cast(money).alias("cogs_usd"),
         (F.lit(2975) + F.col("id")).cast(money).alias("gross_margin_usd"),
         F.lit(50.0).alias("gross_margin_pct"),
     )
@@ -103,6 +103,7 @@ def build_lake(lake: str, days: int) -> None:
                 ("contraction_mrr_usd", -700),
                 ("churn_mrr_usd", -2000),
                 ("reactivation_mrr_usd", 200),
+                ("transfer_mrr_usd", 0),
                 ("closing_mrr_usd", 104000),
             )
         ],
@@ -114,11 +115,14 @@ def build_lake(lake: str, days: int) -> None:
         F.lit(30).cast("long").alias("churned_customers"),
         F.lit(24).cast("long").alias("voluntary_churned_customers"),
         F.lit(6).cast("long").alias("involuntary_churned_customers"),
+        F.lit(100000).cast(money).alias("opening_mrr_usd"),
+        F.lit(97300).cast(money).alias("retained_mrr_usd"),
+        F.lit(101200).cast(money).alias("cohort_closing_mrr_usd"),
         F.lit(0.03).alias("logo_churn_rate"),
-        F.lit(0.027).alias("gross_revenue_churn_rate"),
-        F.lit(0.012).alias("net_revenue_churn_rate"),
         F.lit(0.973).alias("grr"),
         F.lit(1.012).alias("nrr"),
+        F.lit(0.027).alias("gross_revenue_churn_rate"),
+        F.lit(-0.012).alias("net_revenue_churn_rate"),
     )
     end = start + dt.timedelta(days=days - 1)
     as_of = end - dt.timedelta(days=30)
@@ -157,27 +161,28 @@ def build_lake(lake: str, days: int) -> None:
         F.lit(False).alias("is_alert"),
     )
     t0 = dt.datetime(2026, 1, 1, 2)
+    lake = Lake(spark, settings)
     runs = spark.createDataFrame(
         [("b-1", "gold", "succeeded", t0, t0, 1.0, 1, 1, None, None, None, None)],
-        PIPELINE_RUNS_SCHEMA,
+        lake.schema("ops.pipeline_runs"),
     )
     dq = spark.createDataFrame(
         [("dq-b", t0, "silver.payment", "row_rule", "amount_positive", "critical", "passed",
           10, 0, None, None, None)],
-        DQ_RESULTS_SCHEMA,
+        lake.schema("ops.dq_results"),
     )  # fmt: skip
-    frames = {
-        ("gold", "mrr_daily"): mrr.select(*[f.name for f in schemas.MRR_DAILY.fields]),
-        ("gold", "revenue_region_daily"): revenue,
-        ("gold", "mrr_movements_monthly"): movements,
-        ("gold", "churn_monthly"): churn,
-        ("gold", "forecast_revenue_daily"): forecast,
-        ("gold", "forecast_variance"): variance,
-        ("ops", "pipeline_runs"): runs,
-        ("ops", "dq_results"): dq,
+    frames: dict[TableName, Any] = {
+        "gold.mrr_daily": mrr,
+        "gold.revenue_region_daily": revenue,
+        "gold.mrr_movements_monthly": movements,
+        "gold.churn_monthly": churn,
+        "gold.forecast_revenue_daily": forecast,
+        "gold.forecast_variance": variance,
+        "ops.pipeline_runs": runs,
+        "ops.dq_results": dq,
     }
-    for (layer, name), frame in frames.items():
-        frame.write.format("delta").mode("overwrite").save(settings.table_path(layer, name))
+    for name, frame in frames.items():
+        lake.replace(name, frame)
     # the state the nightly maintenance DAG leaves: small files compacted by Delta OPTIMIZE
     run_maintenance(spark, settings, layers=("gold", "ops"), vacuum=False)
     spark.stop()

@@ -51,7 +51,6 @@ from pyspark.sql import functions as F  # noqa: E402
 from bronze.landing import parse_event_key  # noqa: E402
 from bronze.objectstore import LocalObjectStore  # noqa: E402
 from conf.settings import Settings  # noqa: E402
-from jobs import delta_io  # noqa: E402
 from jobs.bronze_job import run_bronze  # noqa: E402
 from jobs.generator import generate  # noqa: E402
 from jobs.gold_job import run_gold  # noqa: E402
@@ -140,7 +139,7 @@ def run_size(
     _, bare_s = timed(
         lambda: spark.read.text(glob).write.format("delta").mode("overwrite").save(bare_path)
     )
-    bare_rows = delta_io.read_delta(spark, bare_path).count()
+    bare_rows = spark.read.format("delta").load(bare_path).count()
     out["bare_copy"] = {
         "seconds": round(bare_s, 2),
         "rows": bare_rows,

@@ -25,12 +25,11 @@ from bronze.events import lines_from_objects, with_bronze_envelope, with_lineage
 from bronze.landing import LandingKey, parse_event_key
 from bronze.objectstore import ObjectStore, make_object_store
 from conf.settings import Settings, get_settings
-from jobs import delta_io
+from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
 
 log = logging.getLogger("finlake.bronze")
-BRONZE_PROPERTIES = {"delta.appendOnly": "true"}
 
 _KEYS_SCHEMA = T.StructType(
     [
@@ -41,11 +40,6 @@ _KEYS_SCHEMA = T.StructType(
         T.StructField("ext", T.StringType(), False),
     ]
 )
-
-
-def bronze_path(settings: Settings) -> str:
-    """Location of `bronze.events`."""
-    return settings.table_path("bronze", "events")
 
 
 def pending_objects(
@@ -61,10 +55,18 @@ def pending_objects(
             continue
         if until is None or parsed.received_at.date() <= until:
             keys.append(parsed)
-    path = bronze_path(settings)
+    lake = Lake(spark, settings)
     done: set[str] = set()
-    if delta_io.table_exists(spark, path):
-        rows = delta_io.read_delta(spark, path).select("source_object_key").distinct().collect()
+    days = sorted({k.received_at.date() for k in keys})
+    if days and lake.exists("bronze.events"):
+        # only the arrival dates of the candidates: partition pruning keeps this read small
+        rows = (
+            lake.read("bronze.events")
+            .filter(F.col("received_date").isin(days))
+            .select("source_object_key")
+            .distinct()
+            .collect()
+        )
         done = {r[0] for r in rows}
     return [k for k in keys if k.key not in done], ignored
 
@@ -122,8 +124,11 @@ def run_bronze(
     """Append every pending landing object to `bronze.events`; return run metrics."""
     store = store or make_object_store(settings)
     params = {"until": until.isoformat() if until else None}
+    lake = Lake(spark, settings)
     with pipeline_run(spark, settings, "bronze", params) as run:
+        run.phase("list landing objects")
         pending, ignored = pending_objects(spark, settings, store, until)
+        run.phase("append objects")
         if ignored:
             log.warning("ignored objects outside the landing layout", extra={"keys": ignored[:20]})
         rows_out = parse_errors = 0
@@ -143,7 +148,7 @@ def run_bronze(
                 F.sum(F.col("is_parse_error").cast("int")).alias("errors"),
             ).first()
             assert counts is not None
-            delta_io.append(bronze_df, bronze_path(settings), ["received_date"], BRONZE_PROPERTIES)
+            lake.append("bronze.events", bronze_df)
             bronze_df.unpersist()
             rows_out += int(counts["rows"])
             parse_errors += int(counts["errors"] or 0)
@@ -157,7 +162,7 @@ def run_bronze(
             "rows": rows_out,
             "parse_errors": parse_errors,
             "ignored_objects": len(ignored),
-            "bronze_version": delta_io.table_version(spark, bronze_path(settings)),
+            "bronze_version": lake.version("bronze.events"),
         }
         return dict(run.metrics)
 

@@ -24,9 +24,9 @@ def latest_run_ids(spark: SparkSession, settings: Settings, runs: int) -> list[s
     """Ids of the `runs` most recent runs that wrote DQ results, newest first."""
     from pyspark.sql import functions as F
 
-    from jobs import delta_io
+    from jobs.lake import Lake
 
-    df = delta_io.read_delta(spark, settings.table_path("ops", "dq_results"))
+    df = Lake(spark, settings).read("ops.dq_results")
     latest = (
         df.groupBy("run_id")
         .agg(F.max("checked_at").alias("last_checked_at"))
@@ -42,18 +42,18 @@ def load_report_data(
     """Latest run ids, their DQ rows and their `ops.pipeline_runs` rows (by run id)."""
     from pyspark.sql import functions as F
 
-    from jobs import delta_io
+    from jobs.lake import Lake
 
-    dq_path = settings.table_path("ops", "dq_results")
-    if not delta_io.table_exists(spark, dq_path):
+    lake = Lake(spark, settings)
+    if not lake.exists("ops.dq_results"):
         return [], [], {}
     run_ids = latest_run_ids(spark, settings, runs)
-    dq_df = delta_io.read_delta(spark, dq_path).filter(F.col("run_id").isin(run_ids))
+    dq_df = lake.read("ops.dq_results").filter(F.col("run_id").isin(run_ids))
     dq_rows = [row.asDict() for row in dq_df.collect()]
-    runs_path = settings.table_path("ops", "pipeline_runs")
+
     pipeline: dict[str, dict[str, Any]] = {}
-    if delta_io.table_exists(spark, runs_path):
-        runs_df = delta_io.read_delta(spark, runs_path).filter(F.col("run_id").isin(run_ids))
+    if lake.exists("ops.pipeline_runs"):
+        runs_df = lake.read("ops.pipeline_runs").filter(F.col("run_id").isin(run_ids))
         for row in runs_df.orderBy("finished_at").collect():
             pipeline[str(row["run_id"])] = row.asDict()
     return run_ids, dq_rows, pipeline

@@ -20,13 +20,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
+from conf.catalog import TABLE_NAMES, TableName, table
 from conf.settings import Settings, get_settings
+from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
-from jobs.trino import delta_tables
 
 log = logging.getLogger("finlake.maintenance")
 
@@ -36,20 +36,16 @@ MIN_RETENTION_DAYS = 7
 
 
 def maintain_table(
-    spark: SparkSession, path: str, retention_hours: int, optimize: bool, vacuum: bool
+    lake: Lake, name: TableName, retention_hours: int, optimize: bool, vacuum: bool
 ) -> dict[str, Any]:
-    """OPTIMIZE then VACUUM one Delta table; returns what was done."""
-    table = DeltaTable.forPath(spark, path)
-    result: dict[str, Any] = {"path": path}
+    """OPTIMIZE then VACUUM one table of the catalog; returns what was done."""
+    result: dict[str, Any] = {"path": lake.path(name)}
     if optimize:
-        metrics = table.optimize().executeCompaction().select("metrics").first()
-        stats = metrics[0].asDict() if metrics and metrics[0] is not None else {}
-        result["files_added"] = int(stats.get("numFilesAdded") or 0)
-        result["files_removed"] = int(stats.get("numFilesRemoved") or 0)
+        result.update(lake.optimize(name))
     if vacuum:
-        table.vacuum(float(retention_hours))
+        lake.vacuum(name, retention_hours)
         result["vacuumed"] = True
-    result["version"] = int(table.history(1).select("version").first()[0])  # type: ignore[index]
+    result["version"] = lake.version(name)
     return result
 
 
@@ -73,16 +69,17 @@ def run_maintenance(
         "optimize": optimize,
         "vacuum": vacuum,
     }
+    lake = Lake(spark, settings)
     with pipeline_run(spark, settings, "maintenance", params) as run:
         tables: dict[str, Any] = {}
-        for layer in layers:
-            for name, path in delta_tables(settings, layer).items():
-                if layer == "ops" and name == "pipeline_runs":
-                    continue  # our own run row is appended to it on exit
-                tables[f"{layer}.{name}"] = maintain_table(
-                    spark, path, retention_days * 24, optimize, vacuum
-                )
-                log.info("table maintained", extra={"table": f"{layer}.{name}"})
+        for name in TABLE_NAMES:
+            if table(name).layer not in layers or not lake.exists(name):
+                continue
+            if name == "ops.pipeline_runs":
+                continue  # our own run row is appended to it on exit
+            run.phase(name)
+            tables[name] = maintain_table(lake, name, retention_days * 24, optimize, vacuum)
+            log.info("table maintained", extra={"table": name})
         run.rows_in = len(tables)
         run.metrics = {
             "table_count": len(tables),

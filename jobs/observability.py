@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
 from conf.settings import Settings
 
@@ -26,23 +25,6 @@ _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", d
 # Set by an orchestrator (the Airflow DAGs pass `airflow/{dag_id}/{run_id}`): the parent of the
 # top-level job runs of this process, so ops.pipeline_runs links back to the orchestrator run.
 PARENT_RUN_ID_ENV = "FINLAKE_PARENT_RUN_ID"
-
-PIPELINE_RUNS_SCHEMA = T.StructType(
-    [
-        T.StructField("run_id", T.StringType(), False),
-        T.StructField("job_name", T.StringType(), False),
-        T.StructField("status", T.StringType(), False),
-        T.StructField("started_at", T.TimestampType(), False),
-        T.StructField("finished_at", T.TimestampType(), False),
-        T.StructField("duration_s", T.DoubleType(), False),
-        T.StructField("rows_in", T.LongType(), True),
-        T.StructField("rows_out", T.LongType(), True),
-        T.StructField("params", T.StringType(), True),
-        T.StructField("metrics", T.StringType(), True),
-        T.StructField("error", T.StringType(), True),
-        T.StructField("parent_run_id", T.StringType(), True),
-    ]
-)
 
 
 class JsonFormatter(logging.Formatter):
@@ -180,11 +162,12 @@ def pipeline_run(
             record.parent_run_id,
         )
         try:
-            (
-                spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
-                .write.format("delta")
-                .mode("append")
-                .save(settings.table_path("ops", "pipeline_runs"))
+            from jobs.lake import Lake
+
+            lake = Lake(spark, settings)
+            lake.append(
+                "ops.pipeline_runs",
+                spark.createDataFrame([row], lake.schema("ops.pipeline_runs")),
             )
         except Exception:  # bookkeeping must never hide the job's own outcome
             log.exception("could not record pipeline run")

@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import Settings, get_settings
-from jobs import delta_io
+from jobs.lake import Lake
 from jobs.spark import get_spark
 
 LAYERS = ("bronze", "silver", "gold", "forecast")
@@ -45,7 +45,7 @@ def run_layers(
         elif layer == "silver":
             results[layer] = run_silver(spark, settings)
         elif layer == "gold":
-            results[layer] = run_gold(spark, settings)
+            results[layer] = run_gold(spark, settings, until=until)
         elif layer == "forecast":
             from jobs.forecast_job import run_forecast
 
@@ -66,7 +66,8 @@ def replay(spark: SparkSession, settings: Settings, bronze_version: int) -> dict
 
 def summary_table(spark: SparkSession, settings: Settings) -> str:
     """Latest-day MRR and active subscriptions, and trailing-30-day net revenue, by region."""
-    mrr = delta_io.read_delta(spark, settings.table_path("gold", "mrr_daily"))
+    lake = Lake(spark, settings)
+    mrr = lake.read("gold.mrr_daily")
     last = mrr.agg(F.max("metric_date")).first()
     if last is None or last[0] is None:
         return "(no Gold data yet)"
@@ -78,7 +79,7 @@ def summary_table(spark: SparkSession, settings: Settings) -> str:
         .agg(F.sum("mrr_usd"), F.sum("active_subscriptions"))
         .collect()
     }
-    revenue = delta_io.read_delta(spark, settings.table_path("gold", "revenue_region_daily"))
+    revenue = lake.read("gold.revenue_region_daily")
     net_rows = {
         r[0]: r[1]
         for r in revenue.filter(F.col("revenue_date") > day - dt.timedelta(days=30))
@@ -101,12 +102,20 @@ def summary_table(spark: SparkSession, settings: Settings) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from jobs.exit_codes import EXIT_DQ_CRITICAL
+    from silver.dq import DQCriticalFailure
+
     settings = get_settings()
     spark = get_spark(settings, f"finlake-{args.layer}")
     layers = [x for x in LAYERS if x != "forecast"] if args.layer == "all" else [args.layer]
     if args.layer == "all" and args.with_forecast:
         layers.append("forecast")
-    print(json.dumps(run_layers(spark, settings, layers, until=args.until), default=str, indent=2))
+    try:
+        results = run_layers(spark, settings, layers, until=args.until)
+    except DQCriticalFailure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DQ_CRITICAL
+    print(json.dumps(results, default=str, indent=2))
     return 0
 
 

@@ -23,19 +23,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from api.ingestion import InvalidBatch, to_jsonl, validate_events
 from bronze.contracts import EVENT_TYPES, EventType
 from bronze.events import with_bronze_envelope
 from bronze.objectstore import ObjectStore, make_object_store
+from conf.catalog import TableName
 from conf.settings import Settings, get_settings
-from jobs import delta_io
-from jobs.bronze_job import bronze_path
 from jobs.exit_codes import EXIT_USAGE
+from jobs.lake import Lake
 from silver.replay import (
     ReplayObject,
     ReplayTarget,
@@ -45,27 +43,6 @@ from silver.replay import (
     with_replay_outcome,
 )
 
-REPLAYS_SCHEMA = T.StructType(
-    [
-        T.StructField("replay_id", T.StringType(), False),
-        T.StructField("quarantine_id", T.StringType(), False),
-        T.StructField("event_type", T.StringType(), False),
-        T.StructField("event_id", T.StringType(), True),
-        T.StructField("failed_rules", T.ArrayType(T.StringType()), True),
-        T.StructField("replay_kind", T.StringType(), False),
-        T.StructField("rule", T.StringType(), True),
-        T.StructField("original_payload_hash", T.StringType(), True),
-        T.StructField("corrected_payload_hash", T.StringType(), False),
-        T.StructField("landing_object_key", T.StringType(), False),
-        T.StructField("line_number", T.LongType(), False),
-        T.StructField("requested_at", T.TimestampType(), False),
-        T.StructField("requested_by", T.StringType(), False),
-        T.StructField("outcome", T.StringType(), False),
-        T.StructField("outcome_quarantine_id", T.StringType(), True),
-        T.StructField("outcome_rules", T.ArrayType(T.StringType()), True),
-        T.StructField("outcome_at", T.TimestampType(), True),
-    ]
-)
 _LINEAGE = "source_object_key string, line_number long"
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 
@@ -84,11 +61,6 @@ class Correction:
 
     quarantine_id: str
     payload: dict[str, Any]
-
-
-def replays_path(settings: Settings) -> str:
-    """Location of `ops.quarantine_replays`."""
-    return settings.table_path("ops", "quarantine_replays")
 
 
 def read_corrections(path: Path) -> list[Correction]:
@@ -117,39 +89,28 @@ def read_corrections(path: Path) -> list[Correction]:
 
 
 # --------------------------------------------------------------------------- reading state
-def _read_or_empty(spark: SparkSession, path: str, schema: str | T.StructType) -> DataFrame:
-    if delta_io.table_exists(spark, path):
-        return delta_io.read_delta(spark, path)
-    return spark.createDataFrame([], schema)
-
-
 def _replays(spark: SparkSession, settings: Settings) -> DataFrame:
-    return _read_or_empty(spark, replays_path(settings), REPLAYS_SCHEMA)
+    return Lake(spark, settings).read_or_empty("ops.quarantine_replays")
 
 
 def _quarantine(spark: SparkSession, settings: Settings) -> DataFrame:
-    schema = (
-        "quarantine_id string, event_type string, event_id string, failed_rules array<string>, "
-        "reason string, payload string, payload_hash string, source string, "
-        "source_object_key string, line_number long"
-    )
-    return _read_or_empty(spark, settings.table_path("silver", "quarantine"), schema)
+    return Lake(spark, settings).read_or_empty("silver.quarantine")
 
 
 def refresh_outcomes(spark: SparkSession, settings: Settings) -> int:
     """Fill the outcome of pending replays from Silver lineage; return how many resolved."""
-    path = replays_path(settings)
-    if not delta_io.table_exists(spark, path):
+    lake = Lake(spark, settings)
+    if not lake.exists("ops.quarantine_replays"):
         return 0
-    pending_df = delta_io.read_delta(spark, path).filter(F.col("outcome") == "pending")
+    pending_df = lake.read("ops.quarantine_replays").filter(F.col("outcome") == "pending")
     if pending_df.isEmpty():
         return 0
     accepted_df = spark.createDataFrame([], _LINEAGE)
     for event_type in EVENT_TYPES:
-        table = settings.table_path("silver", event_type)
-        if delta_io.table_exists(spark, table):
+        name: TableName = f"silver.{event_type}"  # type: ignore[assignment]
+        if lake.exists(name):
             accepted_df = accepted_df.unionByName(
-                delta_io.read_delta(spark, table)
+                lake.read(name)
                 .filter(F.col("source") == "replay")
                 .select("source_object_key", "line_number")
             )
@@ -159,14 +120,11 @@ def refresh_outcomes(spark: SparkSession, settings: Settings) -> int:
         .select("source_object_key", "line_number", "quarantine_id", "failed_rules")
     )
     processed_df = spark.createDataFrame([], _LINEAGE)
-    batches = settings.table_path("ops", "silver_batches")
-    if delta_io.table_exists(spark, bronze_path(settings)) and delta_io.table_exists(
-        spark, batches
-    ):
+    if lake.exists("bronze.events") and lake.exists("ops.silver_batches"):
         processed_df = (
-            delta_io.read_delta(spark, bronze_path(settings))
+            lake.read("bronze.events")
             .filter(F.col("source") == "replay")
-            .join(delta_io.read_delta(spark, batches).select("batch_id").distinct(), "batch_id")
+            .join(lake.read("ops.silver_batches").select("batch_id").distinct(), "batch_id")
             .select("source_object_key", "line_number")
         )
     resolved_df = (
@@ -178,12 +136,10 @@ def refresh_outcomes(spark: SparkSession, settings: Settings) -> int:
     )
     resolved = resolved_df.count()
     if resolved:
-        (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(resolved_df.alias("s"), "t.replay_id = s.replay_id AND t.outcome = 'pending'")
-            .whenMatchedUpdate(set={c: f"s.{c}" for c in resolved_df.columns if c != "replay_id"})
-            .execute()
+        lake.merge_update(
+            "ops.quarantine_replays",
+            resolved_df,
+            "t.replay_id = s.replay_id AND t.outcome = 'pending'",
         )
     return resolved
 
@@ -338,18 +294,9 @@ def request_replay(
         for obj in objects
         for line in obj.lines
     ]
-    audit_df = spark.createDataFrame(audit, REPLAYS_SCHEMA)
-    path = replays_path(settings)
-    if delta_io.table_exists(spark, path):
-        (
-            DeltaTable.forPath(spark, path)
-            .alias("t")
-            .merge(audit_df.alias("s"), "t.replay_id = s.replay_id")
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
-    else:
-        delta_io.append(audit_df, path)
+    lake = Lake(spark, settings)
+    audit_df = spark.createDataFrame(audit, lake.schema("ops.quarantine_replays"))
+    lake.merge_insert("ops.quarantine_replays", audit_df)
     return {
         "objects": len(objects),
         "objects_landed": landed,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conf.settings import Settings
-from jobs import delta_io
+from jobs.lake import Lake
 from jobs.maintenance_job import main, run_maintenance
 
 pytestmark = pytest.mark.integration
@@ -16,19 +17,20 @@ pytestmark = pytest.mark.integration
 
 def test_optimize_and_vacuum_keep_data_and_time_travel(spark: Any, tmp_path: Path) -> None:
     settings = Settings(lake_root=str(tmp_path))
-    path = settings.table_path("gold", "t_small_files")
+    lake = Lake(spark, settings)
     for i in range(4):
-        delta_io.append(spark.createDataFrame([(i, f"v{i}")], "id int, value string"), path)
-    before = sorted(spark.read.format("delta").load(path).collect())
+        row = [(f"run{i}", "mrr_usd", dt.date(2026, 1, 1 + i), "NA", "1", "2", None)]
+        lake.append("ops.restatements", spark.createDataFrame(row, lake.schema("ops.restatements")))
+    before = sorted(lake.read("ops.restatements").collect())
 
-    result = run_maintenance(spark, settings, layers=["gold"], retention_days=30)
+    result = run_maintenance(spark, settings, layers=["ops"], retention_days=30)
 
-    table = result["tables"]["gold.t_small_files"]
+    table = result["tables"]["ops.restatements"]
     assert table["files_removed"] >= 4 and table["files_added"] == 1
-    assert sorted(spark.read.format("delta").load(path).collect()) == before
+    assert sorted(lake.read("ops.restatements").collect()) == before
     # version 1 (one row) is still readable: VACUUM kept files younger than 30 days
-    assert delta_io.read_delta(spark, path, version=1).count() == 1
-    runs = spark.read.format("delta").load(settings.table_path("ops", "pipeline_runs"))
+    assert lake.read("ops.restatements", version=1).count() == 1
+    runs = lake.read("ops.pipeline_runs")
     assert runs.filter("job_name = 'maintenance' AND status = 'succeeded'").count() == 1
 
 

@@ -1,0 +1,276 @@
+"""The IO layer: the only reader and writer of Delta tables, keyed by the table catalog.
+
+Every table is named by its catalog entry (`conf/catalog.py`); the path, partitioning, table
+properties, write mode and declared schema come from there. Writes enforce the declared schema
+(every declared column present with its type, nothing undeclared) and key (unique, not null)
+before anything is committed, so a broken frame never reaches a published table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from bronze.contracts import EVENT_MODELS
+from bronze.schemas import spark_schema
+from conf.catalog import SILVER_LINEAGE, TableName, TableSpec, table
+from conf.settings import Settings
+
+
+class TableContractViolation(ValueError):
+    """A frame does not match its table's declared schema or key; nothing was written."""
+
+
+class Lake:
+    """Delta tables of one lake (local folder or S3), addressed by catalog name."""
+
+    def __init__(self, spark: SparkSession, settings: Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        self._schemas: dict[str, T.StructType] = {}
+
+    # ------------------------------------------------------------------------------ reads
+    def path(self, name: TableName) -> str:
+        """Location of a table: `{lake_root}/{layer}/{table}`."""
+        spec = table(name)
+        return f"{self.settings.lake_root.rstrip('/')}/{spec.layer}/{spec.table}"
+
+    def exists(self, name: TableName) -> bool:
+        """Whether the table has been created."""
+        return bool(DeltaTable.isDeltaTable(self.spark, self.path(name)))
+
+    def read(self, name: TableName, version: int | None = None) -> DataFrame:
+        """The table (optionally as of a version: Delta time travel)."""
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(name))
+
+    def read_or_empty(self, name: TableName) -> DataFrame:
+        """The table, or an empty frame with its declared schema if it does not exist yet."""
+        if self.exists(name):
+            return self.read(name)
+        return self.spark.createDataFrame([], self.schema(name))
+
+    def version(self, name: TableName) -> int | None:
+        """Latest version of the table, or None if it does not exist."""
+        if not self.exists(name):
+            return None
+        row = DeltaTable.forPath(self.spark, self.path(name)).history(1).select("version").first()
+        return int(row[0]) if row else None
+
+    def history(self, name: TableName, limit: int | None = None) -> DataFrame:
+        """Delta history of the table (newest first)."""
+        delta = DeltaTable.forPath(self.spark, self.path(name))
+        return delta.history(limit) if limit else delta.history()
+
+    def schema(self, name: TableName) -> T.StructType:
+        """Declared schema (catalog columns, or contract + Silver lineage for event tables)."""
+        if name not in self._schemas:
+            self._schemas[name] = self._declared_schema(table(name))
+        return self._schemas[name]
+
+    def _declared_schema(self, spec: TableSpec) -> T.StructType:
+        if spec.contract is not None:
+            contract = spark_schema(EVENT_MODELS[spec.contract])  # type: ignore[index]
+            lineage = self._struct(SILVER_LINEAGE)
+            return T.StructType([*contract.fields, *lineage.fields])
+        return self._struct(spec.columns)
+
+    def _struct(self, columns: Any) -> T.StructType:
+        ddl = ", ".join(f"`{c.name}` {c.type}" for c in columns)
+        schema = self.spark.createDataFrame([], ddl).schema
+        return T.StructType(
+            [
+                T.StructField(f.name, f.dataType, c.nullable)
+                for f, c in zip(schema.fields, columns, strict=True)
+            ]
+        )
+
+    # ----------------------------------------------------------------------------- writes
+    def write(
+        self,
+        name: TableName,
+        df: DataFrame,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        whole: bool = False,
+    ) -> None:
+        """Write by the table's declared mode (`whole` replaces a range table entirely)."""
+        spec = table(name)
+        if spec.write_mode == "append":
+            self.append(name, df)
+        elif spec.write_mode == "merge_insert":
+            self.merge_insert(name, df)
+        elif spec.write_mode == "replace_range" and not whole:
+            if start is None or end is None:
+                raise ValueError(f"{name} is written by range: pass start and end")
+            self.replace_range(name, df, start, end)
+        else:
+            self.replace(name, df)
+
+    def append(self, name: TableName, df: DataFrame) -> None:
+        """Append rows (schema evolution for contract tables: new optional fields)."""
+        checked = self._checked(name, df)
+        self._ensure(name, checked)
+        writer = checked.write.format("delta").mode("append")
+        if table(name).contract is not None:
+            writer = writer.option("mergeSchema", "true")
+        writer.save(self.path(name))
+
+    def replace(self, name: TableName, df: DataFrame, metadata: str | None = None) -> None:
+        """Replace the whole table (`metadata` is kept as the commit's user metadata)."""
+        checked = self._checked(name, df)
+        self._ensure(name, checked)
+        writer = checked.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if metadata is not None:
+            writer = writer.option("userMetadata", metadata)
+        writer.save(self.path(name))
+
+    def last_commit_metadata(self, name: TableName) -> str | None:
+        """User metadata of the table's latest commit (None if none or no table)."""
+        if not self.exists(name):
+            return None
+        row = (
+            DeltaTable.forPath(self.spark, self.path(name))
+            .history(1)
+            .select("userMetadata")
+            .first()
+        )
+        return str(row[0]) if row and row[0] is not None else None
+
+    def replace_range(self, name: TableName, df: DataFrame, start: dt.date, end: dt.date) -> None:
+        """Replace the rows whose range column lies in `[start, end]` (replaceWhere)."""
+        spec = table(name)
+        column = spec.range_column
+        if column is None:
+            raise ValueError(f"{name} declares no range column")
+        checked = self._checked(name, df)
+        if not self.exists(name):
+            self._ensure(name, checked)
+        where = f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
+        (
+            checked.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", where)
+            .save(self.path(name))
+        )
+
+    def merge_insert(self, name: TableName, df: DataFrame) -> None:
+        """Insert rows whose key is not in the table yet (idempotent re-runs)."""
+        spec = table(name)
+        checked = self._checked(name, df)
+        if not self.exists(name):
+            self._ensure(name, checked)
+        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.key)
+        (
+            DeltaTable.forPath(self.spark, self.path(name))
+            .alias("t")
+            .merge(checked.alias("s"), condition)
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    def merge_update(self, name: TableName, df: DataFrame, condition: str) -> None:
+        """Update matched rows (`t` = table, `s` = `df`) with `df`'s non-key columns."""
+        key = set(table(name).key)
+        updates: dict[str, str | Column] = {c: f"s.`{c}`" for c in df.columns if c not in key}
+        (
+            DeltaTable.forPath(self.spark, self.path(name))
+            .alias("t")
+            .merge(df.alias("s"), condition)
+            .whenMatchedUpdate(set=updates)
+            .execute()
+        )
+
+    def optimize(self, name: TableName) -> dict[str, int]:
+        """Compact small files (OPTIMIZE); returns files added and removed."""
+        delta = DeltaTable.forPath(self.spark, self.path(name))
+        row = delta.optimize().executeCompaction().select("metrics").first()
+        stats = row[0].asDict() if row and row[0] is not None else {}
+        return {
+            "files_added": int(stats.get("numFilesAdded") or 0),
+            "files_removed": int(stats.get("numFilesRemoved") or 0),
+        }
+
+    def vacuum(self, name: TableName, retention_hours: int) -> None:
+        """Delete data files no version younger than the retention references (VACUUM)."""
+        DeltaTable.forPath(self.spark, self.path(name)).vacuum(float(retention_hours))
+
+    # ----------------------------------------------------------------------------- checks
+    def _checked(self, name: TableName, df: DataFrame) -> DataFrame:
+        """`df` with the declared columns in declared order, after schema and key checks."""
+        spec = table(name)
+        if spec.columns or spec.contract is not None:
+            df = self._conform(spec, df)
+        bad = self._key_violations(spec, df)
+        if bad:
+            raise TableContractViolation(f"{name}: key {list(spec.key)} violated: {bad}")
+        return df
+
+    def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
+        declared = self.schema(spec.name)
+        actual = {f.name: f.dataType for f in df.schema.fields}
+        missing = [f.name for f in declared.fields if f.name not in actual]
+        extra = [c for c in actual if c not in set(declared.fieldNames())]
+        wrong = [
+            f"{f.name} is {actual[f.name].simpleString()}, declared {f.dataType.simpleString()}"
+            for f in declared.fields
+            if f.name in actual and not _same_type(actual[f.name], f.dataType)
+        ]
+        if spec.contract is not None:
+            extra = []  # contract tables evolve with new optional fields (mergeSchema)
+        problems = (
+            [f"missing {missing}"] * bool(missing) + [f"undeclared {extra}"] * bool(extra) + wrong
+        )
+        if problems:
+            raise TableContractViolation(f"{spec.name}: schema mismatch: {'; '.join(problems)}")
+        if spec.contract is not None:
+            return df
+        return df.select(*declared.fieldNames())
+
+    def _key_violations(self, spec: TableSpec, df: DataFrame) -> str | None:
+        key = [F.col(k) for k in spec.key]
+        null_key = F.lit(False)
+        for column in key:
+            null_key = null_key | column.isNull()
+        row = (
+            df.groupBy(*key)
+            .agg(F.count(F.lit(1)).alias("_n"), F.max(null_key.cast("int")).alias("_null"))
+            .agg(
+                F.sum(F.when(F.col("_n") > 1, 1).otherwise(0)).alias("duplicates"),
+                F.sum("_null").alias("nulls"),
+            )
+            .first()
+        )
+        if row is None:
+            return None
+        duplicates, nulls = int(row["duplicates"] or 0), int(row["nulls"] or 0)
+        if duplicates or nulls:
+            return f"{duplicates} duplicated key(s), {nulls} null key(s)"
+        return None
+
+    def _ensure(self, name: TableName, df: DataFrame) -> None:
+        """Create the table with its partitioning and properties if it does not exist."""
+        if self.exists(name):
+            return
+        spec = table(name)
+        builder = (
+            DeltaTable.createIfNotExists(self.spark).location(self.path(name)).addColumns(df.schema)
+        )
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        for key, value in spec.all_properties.items():
+            builder = builder.property(key, value)
+        builder.execute()
+
+
+def _same_type(actual: T.DataType, declared: T.DataType) -> bool:
+    """Types match (ignoring nullability inside arrays, maps and structs)."""
+    return actual.simpleString() == declared.simpleString()

@@ -1,0 +1,86 @@
+"""The IO layer enforces each table's declared schema and key before anything is committed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from conf.settings import Settings
+from jobs.lake import Lake, TableContractViolation
+
+pytestmark = pytest.mark.integration
+
+D = dt.date(2026, 3, 1)
+
+
+def _lake(spark: SparkSession, tmp_path: Path) -> Lake:
+    return Lake(spark, Settings(lake_root=str(tmp_path)))
+
+
+def _consumed(spark: SparkSession, rows: list[tuple[str, str]]) -> object:
+    return spark.createDataFrame(rows, "run_id string, gold_run_id string")
+
+
+def test_duplicate_or_null_keys_are_refused_and_nothing_is_written(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = _lake(spark, tmp_path)
+    with pytest.raises(TableContractViolation, match=r"1 duplicated key\(s\), 0 null"):
+        lake.merge_insert("ops.gold_consumed", _consumed(spark, [("a", "g"), ("a", "h")]))  # type: ignore[arg-type]
+    with pytest.raises(TableContractViolation, match=r"0 duplicated key\(s\), 1 null"):
+        lake.merge_insert("ops.gold_consumed", _consumed(spark, [(None, "g")]))  # type: ignore[arg-type, list-item]
+    assert not lake.exists("ops.gold_consumed")
+
+
+def test_schema_mismatches_are_named(spark: SparkSession, tmp_path: Path) -> None:
+    lake = _lake(spark, tmp_path)
+    wrong = spark.createDataFrame([("a", 1)], "run_id string, gold_run_id int")
+    with pytest.raises(TableContractViolation, match="gold_run_id is int, declared string"):
+        lake.merge_insert("ops.gold_consumed", wrong)
+    extra = spark.createDataFrame([("a", "g", 1)], "run_id string, gold_run_id string, x int")
+    with pytest.raises(TableContractViolation, match=r"undeclared \['x'\]"):
+        lake.merge_insert("ops.gold_consumed", extra)
+
+
+def test_merge_insert_is_idempotent_and_columns_follow_the_catalog(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = _lake(spark, tmp_path)
+    reordered = spark.createDataFrame([("g", "a")], "gold_run_id string, run_id string")
+    lake.merge_insert("ops.gold_consumed", reordered)
+    lake.merge_insert("ops.gold_consumed", reordered)
+    assert [tuple(r) for r in lake.read("ops.gold_consumed").collect()] == [("a", "g")]
+
+
+def test_tables_are_created_with_their_properties_and_partitioning(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = _lake(spark, tmp_path)
+    empty = lake.read_or_empty("bronze.events")
+    assert empty.count() == 0 and empty.columns[0] == "event_id"
+    lake.append("bronze.events", empty)
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{lake.path('bronze.events')}`").first()
+    assert detail is not None and detail["partitionColumns"] == ["received_date"]
+    props = detail["properties"]
+    assert props["delta.appendOnly"] == "true"
+    assert props["delta.enableDeletionVectors"] == "false"
+
+
+def test_replace_range_keeps_other_dates(spark: SparkSession, tmp_path: Path) -> None:
+    lake = _lake(spark, tmp_path)
+    schema = lake.schema("gold.costs_daily")
+    day = dt.timedelta(days=1)
+    rows = [(D + i * day, 20260301 + i, "NA", "support", 1, 0, 1) for i in range(3)]
+    lake.replace("gold.costs_daily", spark.createDataFrame(rows, schema))
+    lake.replace_range(
+        "gold.costs_daily",
+        spark.createDataFrame([(D + day, 20260302, "NA", "support", 9, 0, 2)], schema),
+        D + day,
+        D + day,
+    )
+    got = {r["cost_date"]: r["amount_usd"] for r in lake.read("gold.costs_daily").collect()}
+    assert [int(got[D + i * day]) for i in range(3)] == [1, 9, 1]
+    assert lake.version("gold.costs_daily") == 2
