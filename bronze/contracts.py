@@ -103,17 +103,27 @@ BUSINESS_KEYS: dict[EventType, tuple[str, ...]] = {
 class PlanRecord(BaseModel):
     """One row of the plan catalog (reference data, batch)."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
     plan_id: Id
-    plan_name: str
+    plan_name: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     tier: Code
-    billing_period: Code
-    currency: Code
-    list_price: Money
+    billing_period: Literal["monthly", "annual"]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    list_price: Annotated[Money, Field(ge=0)]
 
 
 class FxRateRecord(BaseModel):
-    """One daily FX rate: 1 unit of `currency` is `rate_to_usd` USD."""
+    """One published FX rate: 1 unit of `currency` is `rate_to_usd` USD on `rate_date`.
+
+    Rates keep up to 24 decimal places (18+ significant digits even for IDR/VND-style
+    currencies, whose rates are around 0.00006).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     rate_date: dt.date
-    currency: Code
-    rate_to_usd: Annotated[Decimal, Field(max_digits=18, decimal_places=8)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    rate_to_usd: Annotated[
+        Decimal, Field(gt=0, max_digits=38, decimal_places=24, allow_inf_nan=False)
+    ]

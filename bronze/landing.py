@@ -4,7 +4,9 @@ Event objects live at
 ``events/{event_type}/received_date={YYYY-MM-DD}/{received_at}_{source}_{object_id}.{ext}``
 where ``received_at`` is ``YYYYMMDDTHHMMSSffffffZ`` (UTC). The key alone tells Bronze the
 event type, when the object arrived and from which source, so lineage needs no side table and
-is identical on a local folder and on S3. Reference data lives under ``reference/{name}/``.
+is identical on a local folder and on S3. Reference data lives under ``reference/{name}/``;
+ingested reference files are named ``{received_at}_{source}_{sha256}.{ext}`` so that, sorted
+by key, the latest file wins.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Literal, get_args
 
 from bronze.contracts import EVENT_TYPES, EventType
 
-# `replay`: corrected or re-submitted quarantined rows (kept at their original received_at).
-Source = Literal["api", "batch", "replay"]
+# `backfill`: a history load (`finlake ingest --historical`): rows are classified by business
+# date and never `too_late`. `replay`: corrected or re-submitted quarantined rows (kept at their
+# original received_at).
+Source = Literal["api", "batch", "backfill", "replay"]
 SOURCES: tuple[Source, ...] = get_args(Source)
 FORMATS = ("jsonl", "csv", "parquet")
 REFERENCE_NAMES = ("plans", "fx_rates")
@@ -84,7 +88,17 @@ def parse_event_key(key: str) -> LandingKey:
 
 
 def reference_key(name: str, object_id: str, ext: str = "csv") -> str:
-    """Key of a reference-data object (plan catalog, FX rates)."""
+    """Key of a reference-data object (plan catalog, FX rates) placed by hand or a generator."""
     if name not in REFERENCE_NAMES:
         raise ValueError(f"unknown reference data set {name!r}")
     return f"reference/{name}/{object_id}.{ext}"
+
+
+def ingested_reference_key(
+    name: str, received_at: dt.datetime, source: Source, object_id: str, ext: str
+) -> str:
+    """Key of an ingested reference object; keys sort by arrival, so the latest file wins."""
+    if ext not in FORMATS:
+        raise ValueError(f"unsupported reference format {ext!r}")
+    stamp = received_at.astimezone(dt.UTC).strftime(_TS_FORMAT)
+    return reference_key(name, f"{stamp}_{source}_{object_id}", ext)

@@ -13,7 +13,7 @@ from pyspark.sql import types as T
 from bronze.contracts import EVENT_MODELS, EventType
 
 MONEY = T.DecimalType(18, 4)
-RATE = T.DecimalType(18, 8)
+RATE = T.DecimalType(38, 24)
 
 _SCALARS: dict[type, T.DataType] = {
     str: T.StringType(),

@@ -54,7 +54,20 @@ class Settings(BaseSettings):
     allowed_lateness_days: int = 1
     restatement_horizon_days: int = 35
     future_tolerance_minutes: int = 10
-    max_quarantine_ratio: float = 0.2
+    max_quarantine_ratio: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="critical gate: share of a type's rows in a run that may be quarantined",
+    )
+    quarantine_gate_min_rows: int = Field(
+        default=10, ge=1, description="rows a type needs in a run before the ratio gate applies"
+    )
+    fx_max_staleness_days: int = Field(
+        default=7,
+        ge=0,
+        description="an FX rate published up to this many days before a date converts it",
+    )
     freshness_max_hours: float = 72.0
     volume_anomaly_factor: float = 5.0
     alert_sink: Literal["log", "webhook", "smtp"] = "log"

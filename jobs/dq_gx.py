@@ -50,6 +50,10 @@ log = logging.getLogger("finlake.dq_gx")
 
 GX_DIR = "_dq/gx"
 DATASOURCE_NAME = "finlake_spark"
+PANDAS_DATASOURCE_NAME = "finlake_pandas"
+# Batches up to this many rows are validated in pandas: one small collect instead of a Spark
+# job per expectation (a daily increment is a few thousand rows; a full rebuild stays on Spark).
+PANDAS_MAX_ROWS = 250_000
 BATCH_DEFINITION_NAME = "whole_dataframe"
 # Counts only: unexpected-value samples cost one extra Spark job per expectation (measured
 # 13.7 s -> 5.1 s warm for 25 expectations on 50k rows), so the Silver job skips them.
@@ -79,11 +83,12 @@ def gx_context() -> EphemeralDataContext:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.data_sources.add_spark(name=DATASOURCE_NAME)
+    context.data_sources.add_pandas(name=PANDAS_DATASOURCE_NAME)
     return context
 
 
-def _batch_definition(table_name: str) -> BatchDefinition[Any]:
-    source: Any = gx_context().data_sources.get(DATASOURCE_NAME)
+def _batch_definition(table_name: str, source_name: str) -> BatchDefinition[Any]:
+    source: Any = gx_context().data_sources.get(source_name)
     try:
         asset = source.get_asset(table_name)
     except LookupError:
@@ -96,10 +101,15 @@ def _batch_definition(table_name: str) -> BatchDefinition[Any]:
 
 
 def validate_df(
-    df: DataFrame, table_name: str, suite: gx.ExpectationSuite
+    df: DataFrame, table_name: str, suite: gx.ExpectationSuite, rows: int | None = None
 ) -> ExpectationSuiteValidationResult:
-    """Validate a Spark DataFrame against a suite (no writes)."""
-    batch = _batch_definition(table_name).get_batch(batch_parameters={"dataframe": df})
+    """Validate a Spark DataFrame against a suite (no writes); small batches in pandas."""
+    frame: Any = df
+    source = DATASOURCE_NAME
+    if rows is not None and rows <= PANDAS_MAX_ROWS:
+        frame, source = df.toPandas(), PANDAS_DATASOURCE_NAME
+    definition = _batch_definition(table_name, source)
+    batch = definition.get_batch(batch_parameters={"dataframe": frame})
     return batch.validate(suite, result_format=RESULT_FORMAT)
 
 
@@ -183,8 +193,13 @@ def to_dq_result(
     )
 
 
-def run_gx(df: DataFrame, table_name: str, settings: Settings, run_id: str) -> list[DQResult]:
-    """Validate one Silver DataFrame with its suite; store JSON + Data Docs; return DQ results."""
+def run_gx(
+    df: DataFrame, table_name: str, settings: Settings, run_id: str, rows: int | None = None
+) -> list[DQResult]:
+    """Validate one Silver DataFrame with its suite; store JSON + Data Docs; return DQ results.
+
+    `rows` (when known) lets a small batch validate in pandas.
+    """
     suite = build_suite(table_name)
     checked_at = dt.datetime.now(dt.UTC)
     should_unpersist = not df.is_cached
@@ -192,7 +207,7 @@ def run_gx(df: DataFrame, table_name: str, settings: Settings, run_id: str) -> l
         df = df.persist()
     t0 = time.perf_counter()
     try:
-        validation = validate_df(df, table_name, suite)
+        validation = validate_df(df, table_name, suite, rows)
     finally:
         if should_unpersist:
             df.unpersist()

@@ -2,7 +2,11 @@
 
 Each file keeps its format (JSONL, CSV or Parquet) and is stored content-addressed: the object
 id is the sha256 of its bytes, so the landing key is
-``events/{type}/received_date=.../{received_at}_batch_{sha256}.{ext}``. A marker
+``events/{type}/received_date=.../{received_at}_{source}_{sha256}.{ext}`` where the source is
+``batch``, or ``backfill`` for a history load (``--historical``: Silver classifies its rows by
+business date and never as too late). Reference data (``--type plans`` or ``fx_rates``) is
+validated row by row against its contract first and lands under ``reference/{type}/``; a bad
+file lands nothing and the error names the row and field. A marker
 ``_ingested/{sha256}.json`` is written (write-once) *before* the data and names the key the
 data gets, so a second ingest of the same content is a no-op that says so, and a run that died
 between marker and data is completed at the recorded key by the next run: a file lands once.
@@ -20,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bronze.contracts import EVENT_TYPES, EventType
-from bronze.landing import event_key
+from bronze.contracts import EVENT_TYPES
+from bronze.landing import REFERENCE_NAMES, Source, event_key, ingested_reference_key
 from bronze.objectstore import ObjectStore, ObjectStoreUnavailable
+from bronze.reference_files import InvalidReferenceFile, validate_reference_file
 
 log = logging.getLogger("finlake.ingest")
 
@@ -101,10 +106,11 @@ def marker_key(sha256: str) -> str:
 def ingest_file(
     store: ObjectStore,
     path: Path,
-    event_type: EventType,
+    event_type: str,
     *,
     fmt: str | None = None,
     now: dt.datetime | None = None,
+    historical: bool = False,
 ) -> IngestResult:
     """Land one file content-addressed and write-once; a repeated content is a no-op."""
     ext = detect_format(path, fmt)
@@ -112,7 +118,19 @@ def ingest_file(
     sniff(data, ext, path)
     digest = hashlib.sha256(data).hexdigest()
     received_at = now or dt.datetime.now(dt.UTC)
-    key = event_key(event_type, received_at, "batch", digest, ext)
+    source: Source = "backfill" if historical else "batch"
+    if event_type in REFERENCE_NAMES:
+        if historical:
+            raise UnsupportedFile(f"{path}: --historical applies to event files, not {event_type}")
+        try:
+            validate_reference_file(path, event_type, ext)  # type: ignore[arg-type]
+        except InvalidReferenceFile as exc:
+            raise UnsupportedFile(str(exc)) from None
+        key = ingested_reference_key(event_type, received_at, source, digest, ext)
+    elif event_type in EVENT_TYPES:
+        key = event_key(event_type, received_at, source, digest, ext)
+    else:
+        raise UnsupportedFile(f"unknown type {event_type!r}")
     stamp = received_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     marker = {
         "sha256": digest,
@@ -154,7 +172,9 @@ def _run(args: argparse.Namespace) -> int:
     for position, name in enumerate(args.files, start=1):
         path = Path(name)
         try:
-            result = ingest_file(store, path, args.type, fmt=args.format)
+            result = ingest_file(
+                store, path, args.type, fmt=args.format, historical=args.historical
+            )
         except (OSError, UnsupportedFile, ObjectStoreUnavailable) as exc:
             failures += 1
             print(f"[{position}/{len(args.files)}] failed {path}: {exc}")
@@ -179,10 +199,21 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `ingest` subcommand."""
     parser = subparsers.add_parser(
-        "ingest", help="copy JSONL/CSV/Parquet event files immutably into the landing zone"
+        "ingest",
+        help="copy JSONL/CSV/Parquet event or reference files immutably into the landing zone",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="files to ingest")
-    parser.add_argument("--type", required=True, choices=EVENT_TYPES, help="event type")
+    parser.add_argument(
+        "--type",
+        required=True,
+        choices=[*EVENT_TYPES, *REFERENCE_NAMES],
+        help="event type, or a reference data set (plans, fx_rates)",
+    )
+    parser.add_argument(
+        "--historical",
+        action="store_true",
+        help="a history load: rows are classified by business date, never as too late",
+    )
     parser.add_argument(
         "--format",
         choices=sorted(set(EXTENSIONS.values())),

@@ -1,84 +1,67 @@
 """Silver job: Bronze -> typed, validated, deduplicated Silver tables plus quarantine and DQ.
 
-Per run: reference data is refreshed, Bronze batches not yet processed are read, and each event
-type goes parse -> type casts -> lateness -> reference lookups -> row rules -> dedup. Every
-Bronze row ends in exactly one bucket (valid, quarantined, duplicate, already processed) and
-the identity is asserted. Writes are idempotent (insert-only MERGEs keyed by event_id and by
-Bronze lineage), and the processed-batches mark is written last, so a rerun after a crash
-yields the same tables. Critical DQ failures are raised after results are written.
+Per run: reference data is refreshed (when new reference files landed), Bronze batches not yet
+processed are read, and each event type goes through `silver.events.to_typed_events` and
+`with_classification`. Every Bronze row ends in exactly one bucket (valid, quarantined,
+duplicate, already processed) and the identity is asserted. Valid rows are appended only
+when dedup has checked them against the committed Silver table, so a rerun after a crash
+classifies its own earlier rows as `already_processed`; the processed-batches mark is written
+last. Table gates (`silver.dq`) run on the counts; critical failures raise after every result
+is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from bronze.objectstore import ObjectStore, make_object_store
+from bronze.reference_files import REFERENCE_FORMATS, reference_format
+from conf.catalog import TableName
 from conf.settings import Settings, get_settings
-from jobs import delta_io
-from jobs.bronze_job import bronze_path
+from jobs.alerts import alert_from_failures, send_alert
+from jobs.dq_gx import run_gx
 from jobs.exit_codes import EXIT_DQ_CRITICAL
-from jobs.observability import configure_logging, pipeline_run
+from jobs.lake import Lake
+from jobs.observability import RunRecord, configure_logging, pipeline_run
 from jobs.spark import get_spark
-from silver import operational_cost, payment, subscription, usage
-from silver.dedup import with_dedup_outcome
-from silver.dq import DQ_RESULTS_SCHEMA, DQCriticalFailure, DQResult
-from silver.parse import with_event_dates, with_lateness, with_parsed_payload, with_typed_fields
-from silver.reference import to_fx_rates, to_plans
-from silver.rules import rules_for, with_rule_results
+from silver.dq import (
+    DQCriticalFailure,
+    DQResult,
+    GateLimits,
+    freshness_check,
+    quarantine_ratio_check,
+    schema_drift_checks,
+    unknown_fields_check,
+    volume_checks,
+)
+from silver.events import (
+    EXISTING_KEY_COLUMNS,
+    SILVER_TYPES,
+    Lateness,
+    to_affected_dates,
+    to_outcome_counts,
+    to_silver_rows,
+    to_typed_events,
+    with_classification,
+)
+from silver.quarantine import to_quarantine_rows, with_conflict_rules, with_malformed_rules
+from silver.reference import to_fx_daily, to_fx_rates, to_plans
+from silver.rules import rules_for
+from silver.types import References, SilverEventType
 
 log = logging.getLogger("finlake.silver")
-
-EVENT_MODULES: tuple[ModuleType, ...] = (subscription, payment, usage, operational_cost)
-MIN_ROWS_FOR_RATIO = 50
-QUARANTINE_COLUMNS = (
-    "quarantine_id",
-    "event_type",
-    "event_id",
-    "failed_rules",
-    "reason",
-    "payload",
-    "payload_hash",
-    "source",
-    "source_object_key",
-    "line_number",
-    "received_at",
-    "received_date",
-    "batch_id",
-    "silver_run_id",
-    "quarantined_at",
-)
-SILVER_LINEAGE = (
-    "event_date",
-    "is_late",
-    "warn_rules",
-    "payload_hash",
-    "source",
-    "source_object_key",
-    "line_number",
-    "received_at",
-    "received_date",
-    "batch_id",
-    "silver_run_id",
-    "processed_at",
-)
-EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
-    "subscription": ("rate_to_usd",),
-    "payment": ("rate_to_usd", "amount_usd"),
-    "usage": (),
-    "operational_cost": ("rate_to_usd", "amount_usd"),
-}
+TRAILING_RUNS = 7
 
 
 @dataclass
@@ -90,8 +73,36 @@ class TypeCounts:
     quarantined: int = 0
     duplicates: int = 0
     already_processed: int = 0
+    conflicts: int = 0
     late: int = 0
     rule_failures: dict[str, int] = field(default_factory=dict)
+    warn_failures: dict[str, int] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Any]) -> TypeCounts:
+        """Counts from the rows of `silver.events.to_outcome_counts`."""
+        out = cls()
+        outcomes: dict[str, int] = {}
+        for row in rows:
+            kind, name, count = row["kind"], row["name"], int(row["rows"])
+            if kind == "outcome":
+                outcomes[name] = count
+            elif kind == "late":
+                out.late = count
+            elif kind == "quarantine_rule":
+                out.rule_failures[name] = count
+            elif kind == "warn_rule":
+                out.warn_failures[name] = count
+        out.rows_in = sum(outcomes.values())
+        out.valid = outcomes.get("valid", 0)
+        out.duplicates = outcomes.get("duplicate", 0)
+        out.already_processed = outcomes.get("already_processed", 0)
+        out.conflicts = outcomes.get("conflicting_duplicate", 0)
+        out.quarantined = outcomes.get("quarantined", 0) + out.conflicts
+        if out.conflicts:
+            out.rule_failures["conflicting_duplicate"] = out.conflicts
+        return out
 
     def check_identity(self, event_type: str) -> None:
         """Rows in = valid + quarantined + duplicates + already processed, or raise."""
@@ -99,239 +110,369 @@ class TypeCounts:
         if out != self.rows_in:
             raise AssertionError(f"silver {event_type}: {self.rows_in} rows in but {out} out")
 
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly counts for the run metrics."""
+        keys = ("rows_in", "valid", "quarantined", "duplicates", "already_processed")
+        return {k: getattr(self, k) for k in (*keys, "conflicts", "late")} | {
+            "rule_failures": self.rule_failures
+        }
 
-def silver_path(settings: Settings, table: str) -> str:
-    """Location of a Silver table."""
-    return settings.table_path("silver", table)
+
+@dataclass(frozen=True)
+class Arrival:
+    """Rows of one event type in one Bronze batch and their latest arrival."""
+
+    batch_id: str
+    event_type: str
+    max_received_at: dt.datetime
+    rows: int
+
+
+@dataclass
+class Batch:
+    """The Bronze rows of this run and their bookkeeping."""
+
+    rows_df: DataFrame
+    arrivals: list[Arrival]
+    rebuild: bool
+
+    @property
+    def is_empty(self) -> bool:
+        """No Bronze row to process."""
+        return not self.arrivals
+
+    @property
+    def rows(self) -> int:
+        """Bronze rows in the batch."""
+        return sum(a.rows for a in self.arrivals)
+
+
+@dataclass
+class RunOutputs:
+    """What the per-type steps produce for the run's final writes."""
+
+    results: list[DQResult] = field(default_factory=list)
+    quarantine: list[DataFrame] = field(default_factory=list)
+    affected: list[DataFrame] = field(default_factory=list)
+    counts: dict[str, TypeCounts] = field(default_factory=dict)
+    cached: list[DataFrame] = field(default_factory=list)
+
+
+def gate_limits(settings: Settings) -> GateLimits:
+    """Silver's table-gate thresholds from the settings."""
+    return GateLimits(
+        max_quarantine_ratio=settings.max_quarantine_ratio,
+        min_rows=settings.quarantine_gate_min_rows,
+        horizon_days=settings.restatement_horizon_days,
+        fx_max_staleness_days=settings.fx_max_staleness_days,
+        freshness_max_hours=settings.freshness_max_hours,
+        volume_anomaly_factor=settings.volume_anomaly_factor,
+    )
 
 
 # ------------------------------------------------------------------------- reference data
-def refresh_reference(spark: SparkSession, settings: Settings, store: ObjectStore) -> None:
-    """Rebuild silver.plans and silver.fx_rates from every landed reference file."""
-    for name, transform, table in (
-        ("plans", to_plans, "plans"),
-        ("fx_rates", to_fx_rates, "fx_rates"),
-    ):
-        keys = [k for k in store.list(f"reference/{name}/") if k.endswith(".csv")]
+def refresh_reference(lake: Lake, store: ObjectStore, run_id: str) -> DataFrame | None:
+    """Rebuild silver.plans / silver.fx_rates when the landed reference files changed.
+
+    Returns the FX dates whose rates changed (as affected dates for Gold), or None.
+    """
+    affected = None
+    for name, transform in (("plans", to_plans), ("fx_rates", to_fx_rates)):
+        target: TableName = "silver.plans" if name == "plans" else "silver.fx_rates"
+        keys = sorted(k for k in store.list(f"reference/{name}/") if reference_format(k))
         if not keys:
             log.warning("no reference data landed", extra={"reference": name})
             continue
-        raw_df = (
-            spark.read.option("header", "true")
-            .csv([store.uri(k) for k in keys])
-            .withColumn("_object", F.col("_metadata.file_path"))
-        )
-        delta_io.overwrite(raw_df.transform(transform), silver_path(settings, table))
+        fingerprint = hashlib.sha256("\n".join(keys).encode()).hexdigest()
+        if lake.last_commit_metadata(target) == fingerprint:
+            continue
+        new_df = _read_reference(lake, store, keys).transform(transform)
+        new_df = new_df.localCheckpoint(eager=True)
+        if name == "fx_rates":
+            affected = _changed_rate_dates(lake.read_or_empty(target), new_df)
+            affected = affected.localCheckpoint(eager=True)
+        lake.replace(target, new_df, metadata=fingerprint)
+        log.info("reference data refreshed", extra={"reference": name, "files": len(keys)})
+    return affected
 
 
-def _reference(spark: SparkSession, settings: Settings, table: str, schema: str) -> DataFrame:
-    path = silver_path(settings, table)
-    if delta_io.table_exists(spark, path):
-        return delta_io.read_delta(spark, path)
-    return spark.createDataFrame([], schema)
-
-
-# ------------------------------------------------------------------------------ the run
-def _unprocessed_bronze(
-    spark: SparkSession, settings: Settings, bronze_version: int | None, rebuild: bool
-) -> DataFrame:
-    bronze_df = delta_io.read_delta(spark, bronze_path(settings), bronze_version)
-    batches_path = settings.table_path("ops", "silver_batches")
-    if rebuild or not delta_io.table_exists(spark, batches_path):
-        return bronze_df
-    done = delta_io.read_delta(spark, batches_path).select("batch_id").distinct()
-    return bronze_df.join(F.broadcast(done), "batch_id", "left_anti")
-
-
-def _quarantine_rows(df: DataFrame, rules_col: str, run_id: str) -> DataFrame:
-    return (
-        df.withColumn(
-            "quarantine_id",
-            F.sha2(F.concat_ws("#", "source_object_key", F.col("line_number").cast("string")), 256),
-        )
-        .withColumn("failed_rules", F.col(rules_col))
-        .withColumn("reason", F.element_at(F.col(rules_col), 1))
-        .withColumn("silver_run_id", F.lit(run_id))
-        .withColumn("quarantined_at", F.current_timestamp())
-        .select(*QUARANTINE_COLUMNS)
-    )
-
-
-def _existing_keys(spark: SparkSession, path: str, rebuild: bool) -> DataFrame:
-    if not rebuild and delta_io.table_exists(spark, path):
-        return delta_io.read_delta(spark, path).select(
-            "event_id", "payload_hash", "source_object_key", "line_number"
-        )
-    schema = "event_id string, payload_hash string, source_object_key string, line_number long"
-    return spark.createDataFrame([], schema)
-
-
-def _merge_insert(df: DataFrame, path: str, keys: Sequence[str], rebuild: bool) -> None:
-    spark = df.sparkSession
-    if rebuild or not delta_io.table_exists(spark, path):
-        delta_io.overwrite(df, path)
-        return
-    condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), condition)
-        .withSchemaEvolution()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
-
-
-def _typed_events(
-    rows_df: DataFrame, module: ModuleType, settings: Settings, refs: dict[str, DataFrame]
-) -> DataFrame:
-    event_type: str = module.EVENT_TYPE
-    df = (
-        rows_df.transform(lambda d: with_parsed_payload(d, module.MODEL))
-        .transform(lambda d: with_typed_fields(d, module.MODEL))
-        .transform(with_event_dates)
-        .transform(
-            lambda d: with_lateness(
-                d,
-                settings.allowed_lateness_days,
-                settings.restatement_horizon_days,
-                settings.future_tolerance_minutes,
+def _read_reference(lake: Lake, store: ObjectStore, keys: Sequence[str]) -> DataFrame:
+    """Every landed reference file as string columns plus `_object` (its key, for ordering)."""
+    frames = []
+    for fmt in REFERENCE_FORMATS:
+        uris = [store.uri(k) for k in keys if reference_format(k) == fmt]
+        if not uris:
+            continue
+        reader = lake.spark.read
+        if fmt == "csv":
+            raw_df = reader.option("header", "true").csv(uris)
+        elif fmt == "jsonl":
+            raw_df = reader.option("primitivesAsString", "true").json(uris)
+        else:
+            raw_df = reader.parquet(*uris)
+        key = F.regexp_extract(F.col("_metadata.file_path"), r"(reference/.*)$", 1)
+        frames.append(
+            raw_df.select(
+                *[F.col(c).cast("string").alias(c) for c in raw_df.columns],
+                key.alias("_object"),
             )
         )
-    )
-    if event_type == "subscription":
-        df = subscription.with_references(df, refs["plans"], refs["fx_rates"])
-    elif event_type == "payment":
-        df = payment.with_references(df, refs["customers"], refs["fx_rates"])
-    elif event_type == "operational_cost":
-        df = operational_cost.with_references(df, refs["fx_rates"])
-    return df.transform(lambda d: with_rule_results(d, rules_for(event_type)))
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame, allowMissingColumns=True)
+    return result
 
 
-def _finish_valid(valid_df: DataFrame, module: ModuleType, run_id: str) -> DataFrame:
-    event_type: str = module.EVENT_TYPE
-    if hasattr(module, "with_usd"):
-        valid_df = valid_df.transform(module.with_usd)
-    fields = list(module.MODEL.model_fields)
+def _changed_rate_dates(old_df: DataFrame, new_df: DataFrame) -> DataFrame:
+    columns = ("rate_date", "currency", "rate_to_usd")
+    old, new = old_df.select(*columns), new_df.select(*columns)
+    changed = new.exceptAll(old).unionByName(old.exceptAll(new))
     return (
-        valid_df.withColumn("silver_run_id", F.lit(run_id))
-        .withColumn("processed_at", F.current_timestamp())
-        .select(*fields, *EXTRA_COLUMNS[event_type], *SILVER_LINEAGE)
+        changed.groupBy(F.col("rate_date").alias("business_date"))
+        .agg(F.count("*").alias("rows"), F.lit(0).cast("long").alias("late_rows"))
+        .withColumn("event_type", F.lit("fx_rates"))
     )
 
 
-def _table_checks(
-    spark: SparkSession,
-    settings: Settings,
-    event_type: str,
-    counts: TypeCounts,
-    typed_df: DataFrame,
-    as_of: dt.datetime,
-) -> list[DQResult]:
-    results: list[DQResult] = []
-    ratio = counts.quarantined / counts.rows_in if counts.rows_in else 0.0
-    enough = counts.rows_in >= MIN_ROWS_FOR_RATIO
-    results.append(
+def references(lake: Lake, settings: Settings, end_date: dt.date) -> References:
+    """Reference frames as committed now (payments see this run's subscriptions)."""
+    payments = lake.read_or_empty("silver.payment")
+    return References(
+        plans_df=lake.read_or_empty("silver.plans").select("plan_id"),
+        fx_daily_df=to_fx_daily(lake.read_or_empty("silver.fx_rates"), end_date).cache(),
+        customers_df=lake.read_or_empty("silver.subscription").select("customer_id"),
+        paid_df=payments.filter(F.col("status") == "succeeded").select("invoice_id", "currency"),
+        fx_max_staleness_days=settings.fx_max_staleness_days,
+    )
+
+
+# ------------------------------------------------------------------------------ the batch
+def read_batch(lake: Lake, bronze_version: int | None, rebuild: bool) -> Batch:
+    """Bronze rows not yet processed (all of Bronze, as of a version, when rebuilding)."""
+    bronze_df = lake.read("bronze.events", bronze_version)
+    if not rebuild and lake.exists("ops.silver_batches"):
+        done = lake.read("ops.silver_batches").select("batch_id").distinct()
+        bronze_df = bronze_df.join(F.broadcast(done), "batch_id", "left_anti")
+    rows_df = bronze_df.cache()
+    arrivals = [
+        Arrival(r["batch_id"], r["event_type"], r["max_received_at"].replace(tzinfo=dt.UTC), r["n"])
+        for r in rows_df.groupBy("batch_id", "event_type")
+        .agg(F.max("received_at").alias("max_received_at"), F.count("*").alias("n"))
+        .collect()
+    ]
+    return Batch(rows_df, arrivals, rebuild)
+
+
+def process_malformed(batch: Batch, run_id: str, out: RunOutputs) -> int:
+    """Quarantine Bronze lines that are not UTF-8 JSON objects."""
+    malformed_df = batch.rows_df.filter("is_parse_error").transform(with_malformed_rules)
+    count = malformed_df.count()
+    if count:
+        out.quarantine.append(to_quarantine_rows(malformed_df, "_rules", run_id))
+    out.results.append(
         DQResult(
-            event_type,
-            "table_check",
-            "quarantine_ratio",
-            "critical",
-            "failed" if enough and ratio > settings.max_quarantine_ratio else "passed",
-            counts.rows_in,
-            counts.quarantined,
-            f"{ratio:.4f}",
-            f"<= {settings.max_quarantine_ratio}",
+            "bronze.events",
+            "row_rule",
+            "malformed",
+            "quarantine",
+            "failed" if count else "passed",
+            None,
+            count,
         )
     )
-    # schema drift: a required field missing on (almost) every row of a real batch
-    for name, failed in counts.rule_failures.items():
-        if name.startswith("not_null:") and counts.rows_in >= 20:
-            share = failed / counts.rows_in
-            if share >= 0.95:
-                results.append(
-                    DQResult(
-                        event_type,
-                        "table_check",
-                        f"schema_drift:{name.split(':', 1)[1]}",
-                        "critical",
-                        "failed",
-                        counts.rows_in,
-                        failed,
-                        f"{share:.4f}",
-                        "< 0.95",
-                        "required field missing from nearly every payload",
-                    )
-                )
-    # freshness: newest accepted business time versus the run's as-of time
-    path = silver_path(settings, event_type)
-    newest = None
-    if delta_io.table_exists(spark, path):
-        newest = delta_io.read_delta(spark, path).agg(F.max("event_time")).first()[0]  # type: ignore[index]
-    if newest is not None:
-        lag_h = (as_of - newest.replace(tzinfo=dt.UTC)).total_seconds() / 3600
+    return count
+
+
+def process_type(
+    lake: Lake, spec: SilverEventType, batch: Batch, run: RunRecord, out: RunOutputs
+) -> TypeCounts:
+    """Classify one type's rows, append the valid ones, collect quarantine and DQ rows."""
+    settings, event_type = lake.settings, spec.event_type
+    target: TableName = f"silver.{event_type}"  # type: ignore[assignment]
+    rows_df = batch.rows_df.filter(~F.col("is_parse_error") & (F.col("event_type") == event_type))
+    end_date = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=366)
+    refs = references(lake, settings, end_date)
+    lateness = Lateness(
+        settings.allowed_lateness_days,
+        settings.restatement_horizon_days,
+        settings.future_tolerance_minutes,
+    )
+    existing_df = (
+        lake.read_or_empty(target).select(*EXISTING_KEY_COLUMNS)
+        if not batch.rebuild
+        else lake.spark.createDataFrame([], lake.schema(target)).select(*EXISTING_KEY_COLUMNS)
+    )
+    classified_df = with_classification(
+        to_typed_events(rows_df, spec, refs, lateness), existing_df
+    ).localCheckpoint(eager=True)
+    out.cached.append(classified_df)
+    counts = TypeCounts.from_rows(to_outcome_counts(classified_df).collect())
+    counts.fields = _payload_fields(rows_df)
+    counts.check_identity(event_type)
+    valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
+    rows = to_silver_rows(valid_df, spec, run.run_id)
+    if batch.rebuild:
+        lake.replace(target, rows)
+    elif counts.valid or not lake.exists(target):
+        lake.append(target, rows)
+    failed_df = classified_df.filter(F.col("dedup_outcome") == "quarantined")
+    conflict_df = classified_df.filter(F.col("dedup_outcome") == "conflicting_duplicate")
+    out.quarantine.append(to_quarantine_rows(failed_df, "quarantine_rules", run.run_id))
+    out.quarantine.append(
+        to_quarantine_rows(conflict_df.transform(with_conflict_rules), "_rules", run.run_id)
+    )
+    accepted_df = classified_df.filter(F.col("dedup_outcome").isin("valid", "already_processed"))
+    out.affected.append(to_affected_dates(accepted_df, event_type))
+    out.results.extend(_rule_results(event_type, counts))
+    out.results.extend(run_gx(valid_df, event_type, settings, run.run_id, counts.valid))
+    return counts
+
+
+def _payload_fields(rows_df: DataFrame) -> list[str]:
+    keys = F.explode(F.map_keys(F.from_json("payload", "map<string,string>")))
+    return sorted(r[0] for r in rows_df.select(keys.alias("k")).distinct().collect())
+
+
+def _rule_results(event_type: str, counts: TypeCounts) -> list[DQResult]:
+    declared = rules_for(event_type)
+    results = []
+    for rule in declared:
+        failed = counts.rule_failures.get(rule.name, counts.warn_failures.get(rule.name, 0))
         results.append(
             DQResult(
                 event_type,
-                "table_check",
-                "freshness",
-                "critical",
-                "failed" if lag_h > settings.freshness_max_hours else "passed",
-                observed_value=f"{lag_h:.1f}h",
-                threshold=f"<= {settings.freshness_max_hours}h",
+                "row_rule",
+                rule.name,
+                rule.spec.severity,
+                "failed" if failed else "passed",
+                counts.rows_in,
+                failed,
             )
         )
-    # volume anomaly versus the trailing runs of this table
-    history_path = settings.table_path("ops", "dq_results")
-    if delta_io.table_exists(spark, history_path) and counts.rows_in:
-        trailing = (
-            delta_io.read_delta(spark, history_path)
-            .filter((F.col("table_name") == event_type) & (F.col("rule_name") == "volume"))
-            .orderBy(F.col("checked_at").desc())
-            .limit(7)
-            .agg(F.avg("rows_checked"))
+    for name in sorted(set(counts.rule_failures) - {r.name for r in declared}):
+        results.append(
+            DQResult(
+                event_type,
+                "row_rule",
+                name,
+                "quarantine",
+                "failed",
+                counts.rows_in,
+                counts.rule_failures[name],
+            )
+        )
+    return results
+
+
+# ---------------------------------------------------------------------------- table gates
+def table_gates(
+    lake: Lake,
+    spec: SilverEventType,
+    counts: TypeCounts,
+    batch: Batch,
+    as_of: dt.datetime,
+    trailing: dict[str, float],
+) -> list[DQResult]:
+    """Quarantine ratio, schema drift, freshness, volume and unknown-field checks of a type."""
+    limits = gate_limits(lake.settings)
+    table = spec.event_type
+    results = []
+    if counts.rows_in:
+        results = [
+            quarantine_ratio_check(
+                table, counts.rows_in, counts.quarantined, counts.rule_failures, limits
+            ),
+            *schema_drift_checks(table, counts.rows_in, counts.rule_failures),
+            *volume_checks(table, counts.rows_in, trailing.get(table), limits),
+            unknown_fields_check(table, sorted(set(counts.fields) - set(spec.model.model_fields))),
+        ]
+    if not batch.rebuild:
+        freshness = freshness_check(table, _latest_arrival(lake, batch, table), as_of, limits)
+        if freshness is not None:
+            results.append(freshness)
+    return results
+
+
+def _latest_arrival(lake: Lake, batch: Batch, event_type: str) -> dt.datetime | None:
+    arrivals = [a.max_received_at for a in batch.arrivals if a.event_type == event_type]
+    if lake.exists("ops.silver_batches"):
+        row = (
+            lake.read("ops.silver_batches")
+            .filter(F.col("event_type") == event_type)
+            .agg(F.max("max_received_at"))
             .first()
         )
-        mean = trailing[0] if trailing else None
-        if mean:
-            factor = counts.rows_in / float(mean)
-            bad = (
-                factor > settings.volume_anomaly_factor
-                or factor < 1 / settings.volume_anomaly_factor
-            )
-            results.append(
-                DQResult(
-                    event_type,
-                    "table_check",
-                    "volume_anomaly",
-                    "warn",
-                    "failed" if bad else "passed",
-                    counts.rows_in,
-                    observed_value=f"{factor:.2f}x trailing mean",
-                    threshold=f"within {settings.volume_anomaly_factor}x",
-                )
-            )
-    results.append(DQResult(event_type, "table_check", "volume", "warn", "passed", counts.rows_in))
-    # unknown payload fields (contract drift): warn with the names
-    contract = set(typed_df.columns)
-    unknown = (
-        typed_df.select(F.explode(F.map_keys(F.from_json("payload", "map<string,string>"))))
-        .distinct()
+        if row is not None and row[0] is not None:
+            arrivals.append(row[0].replace(tzinfo=dt.UTC))
+    return max(arrivals) if arrivals else None
+
+
+def _trailing_volumes(lake: Lake) -> dict[str, float]:
+    if not lake.exists("ops.dq_results"):
+        return {}
+    recent = (
+        lake.read("ops.dq_results")
+        .filter(F.col("rule_name") == "volume")
+        .withColumn(
+            "_rank",
+            F.row_number().over(
+                Window.partitionBy("table_name").orderBy(F.col("checked_at").desc())
+            ),
+        )
+        .filter(F.col("_rank") <= TRAILING_RUNS)
+        .groupBy("table_name")
+        .agg(F.avg("rows_checked").alias("mean"))
         .collect()
     )
-    extra = sorted({r[0] for r in unknown} - contract)
-    results.append(
-        DQResult(
-            event_type,
-            "table_check",
-            "schema_drift:unknown_fields",
-            "warn",
-            "failed" if extra else "passed",
-            observed_value=",".join(extra) or None,
+    return {r["table_name"]: float(r["mean"]) for r in recent if r["mean"]}
+
+
+# ------------------------------------------------------------------------------ the run
+def write_outputs(lake: Lake, batch: Batch, run_id: str, out: RunOutputs) -> None:
+    """Quarantine, affected dates, DQ results, then the processed-batch marks (last)."""
+    spark = lake.spark
+    if out.quarantine:
+        quarantine_df = out.quarantine[0]
+        for frame in out.quarantine[1:]:
+            quarantine_df = quarantine_df.unionByName(frame)
+        if batch.rebuild:
+            lake.replace("silver.quarantine", quarantine_df)
+        else:
+            lake.merge_insert("silver.quarantine", quarantine_df)
+    if out.affected:
+        affected_df = out.affected[0]
+        for frame in out.affected[1:]:
+            affected_df = affected_df.unionByName(frame)
+        lake.append(
+            "ops.affected_dates",
+            affected_df.withColumn("run_id", F.lit(run_id)).withColumn(
+                "recorded_at", F.current_timestamp()
+            ),
         )
+    lake.append(
+        "ops.dq_results",
+        spark.createDataFrame(
+            [r.as_row(run_id) for r in out.results], lake.schema("ops.dq_results")
+        ),
     )
-    del typed_df
-    return results
+    if batch.arrivals:
+        marks_df = spark.createDataFrame(
+            [
+                (a.batch_id, a.event_type, a.max_received_at.replace(tzinfo=None))
+                for a in batch.arrivals
+            ],
+            "batch_id string, event_type string, max_received_at timestamp",
+        ).select(
+            "batch_id",
+            "event_type",
+            F.lit(run_id).alias("silver_run_id"),
+            F.current_timestamp().alias("processed_at"),
+            "max_received_at",
+        )
+        if batch.rebuild:
+            lake.replace("ops.silver_batches", marks_df)
+        else:
+            lake.merge_insert("ops.silver_batches", marks_df)
 
 
 def run_silver(
@@ -346,231 +487,59 @@ def run_silver(
 ) -> dict[str, Any]:
     """Process unprocessed Bronze batches (or all of Bronze when `rebuild`)."""
     store = store or make_object_store(settings)
+    lake = Lake(spark, settings)
+    as_of = as_of or dt.datetime.now(dt.UTC)
     params = {"bronze_version": bronze_version, "rebuild": rebuild}
     with pipeline_run(spark, settings, "silver", params) as run:
-        refresh_reference(spark, settings, store)
-        refs = {
-            "plans": _reference(spark, settings, "plans", "plan_id string"),
-            "fx_rates": _reference(
-                spark,
-                settings,
-                "fx_rates",
-                "rate_date date, currency string, rate_to_usd decimal(18,8)",
-            ),
-        }
-        new_df = _unprocessed_bronze(spark, settings, bronze_version, rebuild).cache()
-        batch_ids = [r[0] for r in new_df.select("batch_id").distinct().collect()]
-        if as_of is None:
-            newest = new_df.agg(F.max("received_at")).first()
-            as_of = (
-                newest[0].replace(tzinfo=dt.UTC)
-                if newest and newest[0]
-                else dt.datetime.now(dt.UTC)
+        run.phase("reference data")
+        fx_affected = refresh_reference(lake, store, run.run_id)
+        run.phase("read bronze")
+        batch = read_batch(lake, bronze_version, rebuild)
+        out = RunOutputs(affected=[fx_affected] if fx_affected is not None else [])
+        malformed = process_malformed(batch, run.run_id, out) if not batch.is_empty else 0
+        trailing = _trailing_volumes(lake)
+        for spec in SILVER_TYPES:
+            run.phase(spec.event_type)
+            counts = (
+                process_type(lake, spec, batch, run, out) if not batch.is_empty else TypeCounts()
             )
-        results: list[DQResult] = []
-        quarantine_frames: list[DataFrame] = []
-        cached: list[DataFrame] = []
-        affected_frames: list[DataFrame] = []
-        summary: dict[str, Any] = {}
-
-        malformed = new_df.filter("is_parse_error").withColumn(
-            "_rules", F.array(F.concat(F.lit("malformed:"), F.col("parse_error")))
-        )
-        malformed_count = malformed.count()
-        bronze_rows = new_df.count()
-        if malformed_count:
-            quarantine_frames.append(_quarantine_rows(malformed, "_rules", run.run_id))
-        results.append(
-            DQResult(
-                "bronze.events",
-                "row_rule",
-                "malformed",
-                "quarantine",
-                "failed" if malformed_count else "passed",
-                bronze_rows,
-                malformed_count,
-            )
-        )
-        for module in EVENT_MODULES:
-            event_type: str = module.EVENT_TYPE
-            if event_type == "payment":
-                refs["customers"] = _reference(
-                    spark, settings, "subscription", "customer_id string"
-                ).select("customer_id")
-            rows_df = new_df.filter(~F.col("is_parse_error") & (F.col("event_type") == event_type))
-            typed_df = _typed_events(rows_df, module, settings, refs).cache()
-            counts = TypeCounts(rows_in=typed_df.count())
-            path = silver_path(settings, event_type)
-            failed_df = typed_df.filter(F.size("quarantine_rules") > 0)
-            classified_df = (
-                with_dedup_outcome(
-                    typed_df.filter(F.size("quarantine_rules") == 0),
-                    _existing_keys(spark, path, rebuild),
-                )
-                .unionByName(failed_df.withColumn("dedup_outcome", F.lit("quarantined")))
-                # Materialise now: the plan reads the Silver table this run is about to merge
-                # into, and a lazy re-evaluation after the merge would see its own rows.
-                .localCheckpoint(eager=True)
-            )
-            outcome_counts: dict[str, int] = {}
-            for row in (
-                classified_df.groupBy("dedup_outcome")
-                .agg(F.count("*").alias("n"), F.sum(F.col("is_late").cast("long")).alias("late"))
-                .collect()
-            ):
-                outcome_counts[row["dedup_outcome"]] = int(row["n"])
-                if row["dedup_outcome"] == "valid":
-                    counts.late = int(row["late"] or 0)
-            rule_counts: dict[str, int] = {}
-            warn_counts: dict[str, int] = {}
-            for row in (
-                classified_df.select(
-                    F.explode(
-                        F.concat(
-                            F.transform("quarantine_rules", lambda r: F.concat(F.lit("q|"), r)),
-                            F.transform("warn_rules", lambda r: F.concat(F.lit("w|"), r)),
-                        )
-                    ).alias("rule")
-                )
-                .groupBy("rule")
-                .count()
-                .collect()
-            ):
-                kind, name = row["rule"].split("|", 1)
-                (rule_counts if kind == "q" else warn_counts)[name] = int(row["count"])
-            counts.valid = outcome_counts.get("valid", 0)
-            counts.duplicates = outcome_counts.get("duplicate", 0)
-            counts.already_processed = outcome_counts.get("already_processed", 0)
-            conflicts = outcome_counts.get("conflicting_duplicate", 0)
-            counts.quarantined = outcome_counts.get("quarantined", 0) + conflicts
-            if conflicts:
-                rule_counts["conflicting_duplicate"] = conflicts
-            counts.rule_failures = rule_counts
-            counts.check_identity(event_type)
-
-            valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
-            if counts.valid or not delta_io.table_exists(spark, path) or rebuild:
-                _merge_insert(
-                    _finish_valid(valid_df, module, run.run_id), path, ["event_id"], rebuild
-                )
-            quarantine_frames.append(_quarantine_rows(failed_df, "quarantine_rules", run.run_id))
-            conflict_df = classified_df.filter(F.col("dedup_outcome") == "conflicting_duplicate")
-            quarantine_frames.append(
-                _quarantine_rows(
-                    conflict_df.withColumn("_rules", F.array(F.lit("conflicting_duplicate"))),
-                    "_rules",
-                    run.run_id,
-                )
-            )
-            business_date = (
-                F.least("event_date", "effective_date")
-                if event_type == "subscription"
-                else F.col("incurred_date")
-                if event_type == "operational_cost"
-                else F.col("event_date")
-            )
-            affected_frames.append(
-                valid_df.groupBy(business_date.alias("business_date"))
-                .agg(
-                    F.count("*").alias("rows"),
-                    F.sum(F.col("is_late").cast("long")).alias("late_rows"),
-                )
-                .withColumn("event_type", F.lit(event_type))
-            )
-            for rule in rules_for(event_type):
-                failed = rule_counts.get(rule.name, warn_counts.get(rule.name, 0))
-                results.append(
-                    DQResult(
-                        event_type,
-                        "row_rule",
-                        rule.name,
-                        rule.spec.severity,
-                        "failed" if failed else "passed",
-                        counts.rows_in,
-                        failed,
-                    )
-                )
-            for extra_rule in sorted(set(rule_counts) - {r.name for r in rules_for(event_type)}):
-                results.append(
-                    DQResult(
-                        event_type,
-                        "row_rule",
-                        extra_rule,
-                        "quarantine",
-                        "failed",
-                        counts.rows_in,
-                        rule_counts[extra_rule],
-                    )
-                )
-            results.extend(_table_checks(spark, settings, event_type, counts, typed_df, as_of))
-            results.extend(_gx_results(valid_df, module, settings, run.run_id))
-            summary[event_type] = counts.__dict__ | {"conflicts": conflicts}
-            cached.extend([typed_df, classified_df])
-
-        quarantine_df = quarantine_frames[0]
-        for frame in quarantine_frames[1:]:
-            quarantine_df = quarantine_df.unionByName(frame)
-        _merge_insert(
-            quarantine_df, silver_path(settings, "quarantine"), ["quarantine_id"], rebuild
-        )
-        affected_df = affected_frames[0]
-        for frame in affected_frames[1:]:
-            affected_df = affected_df.unionByName(frame)
-        delta_io.append(
-            affected_df.withColumn("run_id", F.lit(run.run_id)).withColumn(
-                "recorded_at", F.current_timestamp()
-            ),
-            settings.table_path("ops", "affected_dates"),
-        )
-        delta_io.append(
-            spark.createDataFrame([r.as_row(run.run_id) for r in results], DQ_RESULTS_SCHEMA),
-            settings.table_path("ops", "dq_results"),
-        )
-        if batch_ids:
-            write_marks = delta_io.overwrite if rebuild else delta_io.append
-            write_marks(
-                spark.createDataFrame(
-                    [(b, run.run_id) for b in batch_ids], "batch_id string, silver_run_id string"
-                ).withColumn("processed_at", F.current_timestamp()),
-                settings.table_path("ops", "silver_batches"),
-            )
-        for frame in [new_df, *cached]:
+            out.counts[spec.event_type] = counts
+            out.results.extend(table_gates(lake, spec, counts, batch, as_of, trailing))
+        run.phase("write results")
+        write_outputs(lake, batch, run.run_id, out)
+        for frame in [batch.rows_df, *out.cached]:
             frame.unpersist()
-        accounted = malformed_count + sum(v["rows_in"] for v in summary.values())
-        if accounted != bronze_rows:
-            raise AssertionError(f"silver read {bronze_rows} bronze rows but accounted {accounted}")
-        run.rows_in = sum(v["rows_in"] for v in summary.values()) + malformed_count
-        run.rows_out = sum(v["valid"] for v in summary.values())
-        summary["malformed"] = malformed_count
-        summary["bronze_batches"] = len(batch_ids)
-        critical = [r for r in results if r.is_critical_failure]
-        summary["critical_failures"] = [f"{r.table_name}:{r.rule_name}" for r in critical]
-        run.metrics = json.loads(json.dumps(summary, default=str))
-        if critical:
-            _alert(settings, critical, run.run_id)
-            if raise_on_critical:
-                raise DQCriticalFailure(critical)
-        return summary
+        return _finish(run, settings, batch, out, malformed, raise_on_critical)
 
 
-def _gx_results(
-    valid_df: DataFrame, module: ModuleType, settings: Settings, run_id: str
-) -> list[DQResult]:
-    try:
-        from jobs.dq_gx import run_gx
-    except ImportError:  # GX wiring is optional until its module lands
-        return []
-    results: list[DQResult] = run_gx(valid_df, module.EVENT_TYPE, settings, run_id)
-    return results
-
-
-def _alert(settings: Settings, failures: list[DQResult], run_id: str) -> None:
-    try:
-        from jobs.alerts import alert_from_failures, send_alert
-    except ImportError:
-        log.error("critical DQ failure", extra={"failures": [f.rule_name for f in failures]})
-        return
-    send_alert(settings, alert_from_failures(failures, run_id, settings.lake_root + "/_dq/gx"))
+def _finish(
+    run: RunRecord,
+    settings: Settings,
+    batch: Batch,
+    out: RunOutputs,
+    malformed: int,
+    raise_on_critical: bool,
+) -> dict[str, Any]:
+    rows_in = sum(c.rows_in for c in out.counts.values())
+    summary: dict[str, Any] = {t: c.summary() for t, c in out.counts.items()}
+    summary["malformed"] = malformed
+    summary["bronze_batches"] = len({a.batch_id for a in batch.arrivals})
+    if rows_in + malformed != batch.rows:
+        raise AssertionError(
+            f"silver read {batch.rows} bronze rows but accounted {rows_in + malformed}"
+        )
+    critical = [r for r in out.results if r.is_critical_failure]
+    summary["critical_failures"] = [r.describe() for r in critical]
+    run.rows_in = rows_in + malformed
+    run.rows_out = sum(c.valid for c in out.counts.values())
+    run.metrics = json.loads(json.dumps(summary, default=str))
+    if critical:
+        send_alert(
+            settings, alert_from_failures(critical, run.run_id, settings.lake_root + "/_dq/gx")
+        )
+        if raise_on_critical:
+            raise DQCriticalFailure(critical)
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -583,17 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     spark = get_spark(settings, "finlake-silver")
     try:
-        print(
-            json.dumps(
-                run_silver(
-                    spark, settings, bronze_version=args.bronze_version, rebuild=args.rebuild
-                ),
-                default=str,
-            )
+        result = run_silver(
+            spark, settings, bronze_version=args.bronze_version, rebuild=args.rebuild
         )
     except DQCriticalFailure as exc:
         log.error(str(exc))
         return EXIT_DQ_CRITICAL
+    print(json.dumps(result, default=str))
     return 0
 
 

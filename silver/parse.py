@@ -77,18 +77,24 @@ def with_lateness(
 ) -> DataFrame:
     """Flag late rows (`is_late`) and quarantine `too_late` and `future_event_time` rows.
 
-    Lateness is measured against the arrival date recorded in the landing key, so a replay
-    classifies every row exactly as the original run did.
+    Lateness is judged on `books_date`, the date the row changes the books, against the
+    arrival date recorded in the landing key (so a replay classifies every row exactly as the
+    original run did). Rows of a history load (source `backfill`) are never `too_late`:
+    their dates are simply (re)built by Gold.
     """
-    lag_days = F.datediff(F.col("received_date"), F.col("event_date"))
-    too_late = F.when(lag_days > horizon_days, F.lit("too_late"))
+    lag_days = F.datediff(F.col("received_date"), F.col("books_date"))
+    is_history = F.col("source") == F.lit("backfill")
+    too_late = F.when((lag_days > horizon_days) & ~is_history, F.lit("too_late"))
     future = F.when(
         F.col("event_time") > F.col("received_at") + F.make_dt_interval(mins=F.lit(future_minutes)),
         F.lit("future_event_time"),
     )
     return df.withColumn(
         "is_late",
-        F.coalesce((lag_days > allowed_lateness_days) & (lag_days <= horizon_days), F.lit(False)),
+        F.coalesce(
+            (lag_days > allowed_lateness_days) & ((lag_days <= horizon_days) | is_history),
+            F.lit(False),
+        ),
     ).withColumn(
         "quarantine_rules",
         F.array_distinct(

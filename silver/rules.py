@@ -37,7 +37,7 @@ class RuleSpec(BaseModel):
     reference: str | None = None
     table: str | None = None
     date_column: str | None = None
-    severity: Literal["warn", "quarantine"] = "quarantine"
+    severity: Literal["warn", "quarantine", "critical"] = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,15 @@ def iso_codes(reference: str) -> list[str]:
 def rules_for(event_type: str) -> list[Rule]:
     """Rules of one event type (common rules first), one per column."""
     raw = _load_yaml("silver_rules.yaml")
+    if event_type not in raw or event_type == "common":
+        raise ValueError(f"no rules for Silver table {event_type!r}")
+    return bind_rules([*raw["common"], *raw[event_type]])
+
+
+def bind_rules(items: list[dict[str, Any]]) -> list[Rule]:
+    """Validate declared rules and bind them to their columns."""
     out: list[Rule] = []
-    for item in [*raw["common"], *raw[event_type]]:
+    for item in items:
         spec = RuleSpec.model_validate(item)
         columns = spec.columns or ([spec.column] if spec.column else [])
         for column in columns:

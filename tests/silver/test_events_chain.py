@@ -1,0 +1,162 @@
+"""Silver's per-type chain: lateness by the books date, history loads, refunds, outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from silver.events import Lateness, to_typed_events, with_classification
+from silver.payment import SILVER as PAYMENT
+from silver.reference import to_fx_daily
+from silver.subscription import SILVER as SUBSCRIPTION
+from silver.types import References
+
+RECEIVED = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+LATENESS = Lateness(allowed_days=1, horizon_days=35, future_minutes=10)
+BRONZE = (
+    "event_type string, payload string, payload_hash string, source string, "
+    "source_object_key string, line_number bigint, received_at timestamp, "
+    "received_date date, batch_id string"
+)
+
+
+def _bronze(
+    spark: SparkSession, event_type: str, payloads: list[tuple[str, dict[str, Any]]]
+) -> DataFrame:
+    rows = [
+        (
+            event_type,
+            json.dumps(p),
+            f"h{i}",
+            source,
+            f"events/{event_type}/obj",
+            i + 1,
+            RECEIVED.replace(tzinfo=None),
+            RECEIVED.date(),
+            "b1",
+        )
+        for i, (source, p) in enumerate(payloads)
+    ]
+    return spark.createDataFrame(rows, BRONZE)
+
+
+@pytest.fixture(scope="module")
+def refs(spark: SparkSession) -> References:
+    rates = spark.createDataFrame(
+        [(dt.date(2026, 1, 2), "EUR", Decimal("1.1"))],
+        "rate_date date, currency string, rate_to_usd decimal(38,24)",
+    )
+    return References(
+        plans_df=spark.createDataFrame([("pro",)], "plan_id string"),
+        fx_daily_df=to_fx_daily(rates, dt.date(2026, 12, 31)),
+        customers_df=spark.createDataFrame([("c1",)], "customer_id string"),
+        paid_df=spark.createDataFrame([("inv-old", "USD")], "invoice_id string, currency string"),
+        fx_max_staleness_days=100000,
+    )
+
+
+def _subscription(event_time: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": "3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a5b",
+        "event_time": event_time,
+        "subscription_id": "s1",
+        "customer_id": "c1",
+        "plan_id": "pro",
+        "action": "activated",
+        "quantity": 1,
+        "unit_price": "99.00",
+        "currency": "USD",
+        "billing_period": "monthly",
+        "region": "NA",
+        "customer_segment": "smb",
+        "customer_country": "US",
+        **extra,
+    }
+
+
+def test_lateness_is_judged_on_the_books_date(spark: SparkSession, refs: References) -> None:
+    payloads = [
+        ("batch", _subscription("2026-01-10T10:00:00Z")),  # 142 days late: too late
+        ("backfill", _subscription("2026-01-10T10:00:00Z")),  # a history load: never too late
+        ("batch", _subscription("2026-05-20T10:00:00Z")),  # 12 days: late, accepted
+        # announced long ago, takes effect in 5 days: changes the books then, not late
+        (
+            "batch",
+            _subscription("2026-01-10T10:00:00Z", effective_date="2026-06-06", action="cancelled"),
+        ),
+    ]
+    typed = to_typed_events(_bronze(spark, "subscription", payloads), SUBSCRIPTION, refs, LATENESS)
+    got = [
+        (r["quarantine_rules"], r["is_late"], r["books_date"])
+        for r in typed.orderBy("line_number").collect()
+    ]
+    assert got == [
+        (["too_late"], False, dt.date(2026, 1, 10)),
+        ([], True, dt.date(2026, 1, 10)),
+        ([], True, dt.date(2026, 5, 20)),
+        ([], False, dt.date(2026, 6, 6)),
+    ]
+
+
+def _payment(n: int, invoice: str, status: str, currency: str = "USD") -> dict[str, Any]:
+    return {
+        "event_id": f"3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a{n:02d}",
+        "event_time": "2026-05-30T10:00:00Z",
+        "payment_id": f"p{n}",
+        "customer_id": "c1",
+        "invoice_id": invoice,
+        "amount": "10.00",
+        "currency": currency,
+        "status": status,
+        "payment_method": "card",
+    }
+
+
+def test_refunds_need_their_refunded_payment(spark: SparkSession, refs: References) -> None:
+    payloads = [
+        ("batch", _payment(1, "inv-old", "refunded")),  # its payment is already in Silver
+        ("batch", _payment(2, "inv-new", "succeeded")),
+        ("batch", _payment(3, "inv-new", "refunded")),  # its payment is in this batch
+        ("batch", _payment(4, "inv-none", "refunded")),  # no such payment
+        ("batch", _payment(5, "inv-old", "refunded", "EUR")),  # other currency: no match
+    ]
+    typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
+    got = {r["payment_id"]: r["quarantine_rules"] for r in typed.collect()}
+    assert got == {
+        "p1": [],
+        "p2": [],
+        "p3": [],
+        "p4": ["ref:refunded_payment"],
+        "p5": ["ref:refunded_payment"],
+    }
+
+
+def test_every_row_gets_exactly_one_outcome(spark: SparkSession, refs: References) -> None:
+    same = _payment(1, "inv-old", "refunded")
+    changed = dict(same, amount="11.00")
+    payloads = [
+        ("batch", same),
+        ("batch", same),
+        ("batch", changed),
+        ("batch", _payment(4, "x", "refunded")),
+    ]
+    typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
+    existing = spark.createDataFrame(
+        [], "event_id string, payload_hash string, source_object_key string, line_number bigint"
+    )
+    # payload_hash is per line in this fixture: make the duplicate's hash equal to the first
+    typed = typed.withColumn(
+        "payload_hash",
+        F.when(F.col("line_number") == 2, F.lit("h0")).otherwise(F.col("payload_hash")),
+    )
+    outcomes = [
+        r["dedup_outcome"]
+        for r in with_classification(typed, existing).orderBy("line_number").collect()
+    ]
+    assert outcomes == ["valid", "duplicate", "conflicting_duplicate", "quarantined"]
