@@ -1,105 +1,88 @@
-"""gold.mrr_movements_monthly — grain: month_start_date x region; and gold.churn_monthly.
+"""gold.mrr_movements_monthly — grain: month_start_date x region.
 
-Movements are daily changes of each customer's total MRR (customer level, so cancelling one
-of several subscriptions is contraction, not churn), classified as:
-new (0 -> >0, first time), reactivation (0 -> >0 again), expansion (up), contraction (down,
-still > 0), churn (to 0). Contraction and churn are negative, so
-``opening + new + expansion + contraction + churn + reactivation = closing`` exactly.
+Movements are changes of each customer's total MRR between consecutive change points
+(`gold.customer_mrr`), customer level (cancelling one of several subscriptions is
+contraction), attributed to the customer's region as of the change:
+
+- new: 0 -> > 0, the customer's first MRR; reactivation: 0 -> > 0 after having had MRR;
+- expansion / contraction: up / down while staying > 0; churn: > 0 -> 0 (in the region the
+  MRR was in);
+- transfer: a customer with MRR who moves region moves that MRR: -prev in the old region,
+  +prev in the new one (then any change of amount on that day is expansion/contraction in the
+  new region). Transfers sum to zero across regions.
+
+Contraction, churn and outgoing transfers are negative, so per region
+``opening + new + expansion + contraction + churn + reactivation + transfer = closing``
+exactly, and in total the same without transfers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from gold.schemas import MONEY
+from gold.fx import MONEY
 
-MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "transfer")
 
 
-def to_customer_mrr_changes(changes_df: DataFrame, end_date: dt.date) -> DataFrame:
-    """One row per customer and date on which the customer's total MRR changed."""
-    per_sub = Window.partitionBy("subscription_id").orderBy("effective_date")
-    per_customer = Window.partitionBy("customer_id").orderBy("change_date")
-    before = per_customer.rowsBetween(Window.unboundedPreceding, -1)
-    deltas = (
-        changes_df.filter(F.col("effective_date") <= F.lit(end_date))
-        .withColumn("_prev", F.coalesce(F.lag("mrr_usd").over(per_sub), F.lit(0).cast(MONEY)))
-        .withColumn("_delta", F.col("mrr_usd") - F.col("_prev"))
-        .groupBy("customer_id", F.col("effective_date").alias("change_date"))
-        .agg(
-            F.sum("_delta").alias("delta_mrr_usd"),
-            F.max("region").alias("region"),
-            F.max(F.when(F.col("status") == "cancelled", F.col("cancel_reason"))).alias(
-                "cancel_reason"
+def _movement(region: Column, kind: Column, amount: Column) -> Column:
+    return F.struct(region.alias("region"), kind.alias("movement"), amount.alias("amount"))
+
+
+def to_customer_movements(points_df: DataFrame) -> DataFrame:
+    """(customer_id, change_date, month_start_date, region, movement, amount_usd) rows."""
+    prev, cur = F.col("prev_mrr_usd"), F.col("mrr_usd")
+    region, prev_region = F.col("region"), F.coalesce(F.col("prev_region"), F.col("region"))
+    moved = (prev > 0) & (cur > 0) & (region != prev_region)
+    change = F.when(cur > prev, F.lit("expansion")).otherwise(F.lit("contraction"))
+    start = F.when(F.col("had_mrr"), F.lit("reactivation")).otherwise(F.lit("new"))
+    items = (
+        F.when(
+            moved,
+            F.array(
+                _movement(prev_region, F.lit("transfer"), -prev),
+                _movement(region, F.lit("transfer"), prev),
+                _movement(region, change, cur - prev),
             ),
         )
-        .filter(F.col("delta_mrr_usd") != 0)
+        .when((prev == 0) & (cur > 0), F.array(_movement(region, start, cur)))
+        .when((prev > 0) & (cur == 0), F.array(_movement(prev_region, F.lit("churn"), -prev)))
+        .when(cur != prev, F.array(_movement(region, change, cur - prev)))
+        .otherwise(F.array())
     )
-    cur = F.sum("delta_mrr_usd").over(per_customer.rowsBetween(Window.unboundedPreceding, 0))
-    classified = (
-        deltas.withColumn("mrr_usd", cur.cast(MONEY))
-        .withColumn("prev_mrr_usd", (F.col("mrr_usd") - F.col("delta_mrr_usd")).cast(MONEY))
-        .withColumn("_had_mrr", F.max((F.col("mrr_usd") > 0).cast("int")).over(before))
-        .withColumn(
-            "movement",
-            F.when(
-                F.col("prev_mrr_usd") == 0,
-                F.when(F.coalesce("_had_mrr", F.lit(0)) == 1, F.lit("reactivation")).otherwise(
-                    F.lit("new")
-                ),
-            )
-            .when(F.col("mrr_usd") == 0, F.lit("churn"))
-            .when(F.col("delta_mrr_usd") > 0, F.lit("expansion"))
-            .otherwise(F.lit("contraction")),
+    return (
+        points_df.select("customer_id", "change_date", F.explode(items).alias("m"))
+        .filter(F.col("m.amount") != 0)
+        .select(
+            "customer_id",
+            "change_date",
+            F.trunc("change_date", "month").cast("date").alias("month_start_date"),
+            F.col("m.region").alias("region"),
+            F.col("m.movement").alias("movement"),
+            F.col("m.amount").cast(MONEY).alias("amount_usd"),
         )
-        .withColumn("month_start_date", F.trunc("change_date", "month").cast("date"))
-    )
-    return classified.select(
-        "customer_id",
-        "region",
-        "change_date",
-        "month_start_date",
-        "movement",
-        F.col("delta_mrr_usd").cast(MONEY).alias("delta_mrr_usd"),
-        "prev_mrr_usd",
-        "mrr_usd",
-        "cancel_reason",
     )
 
 
 def to_mrr_movements_monthly(
-    customer_changes_df: DataFrame, daily_totals_df: DataFrame, months_df: DataFrame
+    movements_df: DataFrame, month_states_df: DataFrame, months_df: DataFrame
 ) -> DataFrame:
     """Monthly bridge per region.
 
-    `daily_totals_df` has (metric_date, region, mrr_usd) totals; `months_df` has
-    (month_start_date, month_end_date, region) for every month and region to publish, where
-    month_end_date is the month's last day or the data's end date.
+    `month_states_df` has (month_start_date, opening_mrr_usd, closing_mrr_usd, region-level
+    sums) from `to_month_region_totals`; `months_df` has (month_start_date, region) for every
+    month and region to publish.
     """
     sums = (
-        customer_changes_df.groupBy("month_start_date", "region")
+        movements_df.groupBy("month_start_date", "region")
         .pivot("movement", list(MOVEMENTS))
-        .agg(F.sum("delta_mrr_usd"))
-    )
-    totals = daily_totals_df.select("metric_date", "region", "mrr_usd")
-    opening = totals.select(
-        F.date_add("metric_date", 1).alias("month_start_date"),
-        "region",
-        F.col("mrr_usd").alias("opening_mrr_usd"),
-    )
-    closing = totals.select(
-        F.col("metric_date").alias("month_end_date"),
-        "region",
-        F.col("mrr_usd").alias("closing_mrr_usd"),
+        .agg(F.sum("amount_usd"))
     )
     zero = F.lit(0).cast(MONEY)
     return (
         months_df.join(sums, ["month_start_date", "region"], "left")
-        .join(opening, ["month_start_date", "region"], "left")
-        .join(closing, ["month_end_date", "region"], "left")
+        .join(month_states_df, ["month_start_date", "region"], "left")
         .select(
             "month_start_date",
             "region",
@@ -110,61 +93,17 @@ def to_mrr_movements_monthly(
     )
 
 
-def filter_bridge_breaks(movements_df: DataFrame) -> DataFrame:
-    """Rows whose opening + movements differ from closing (must be empty)."""
-    total = F.col("opening_mrr_usd")
-    for movement in MOVEMENTS:
-        total = total + F.col(f"{movement}_mrr_usd")
-    return movements_df.filter(total != F.col("closing_mrr_usd"))
+def to_month_region_totals(states_df: DataFrame, bounds_df: DataFrame) -> DataFrame:
+    """Opening and closing MRR per month and region from customer states on the bounds.
 
-
-def to_churn_monthly(
-    customer_changes_df: DataFrame, movements_df: DataFrame, opening_customers_df: DataFrame
-) -> DataFrame:
-    """gold.churn_monthly — grain: month_start_date x region.
-
-    Logo churn = churned customers / customers with MRR at the month's opening. Gross revenue
-    churn = -(churn + contraction) / opening MRR; net revenue churn subtracts expansion and
-    reactivation; GRR = 1 - gross revenue churn; NRR = 1 - net revenue churn.
+    `states_df` is (customer_id, bound_date, mrr_usd, region); `bounds_df` has
+    (month_start_date, opening_date, closing_date).
     """
-    churned = (
-        customer_changes_df.filter(F.col("movement") == "churn")
-        .groupBy("month_start_date", "region")
-        .agg(
-            F.count("*").alias("churned_customers"),
-            F.sum((F.col("cancel_reason") == "voluntary").cast("long")).alias(
-                "voluntary_churned_customers"
-            ),
-            F.sum((F.col("cancel_reason") == "involuntary").cast("long")).alias(
-                "involuntary_churned_customers"
-            ),
-        )
-    )
-    opening = F.col("opening_mrr_usd").cast("double")
-    lost = -(F.col("churn_mrr_usd") + F.col("contraction_mrr_usd")).cast("double")
-    gained = (F.col("expansion_mrr_usd") + F.col("reactivation_mrr_usd")).cast("double")
-    safe = F.when(opening > 0, opening)
-    customers = F.col("opening_customers")
-    return (
-        movements_df.join(opening_customers_df, ["month_start_date", "region"], "left")
-        .join(churned, ["month_start_date", "region"], "left")
-        .select(
-            "month_start_date",
-            "region",
-            F.coalesce(customers, F.lit(0)).cast("long").alias("opening_customers"),
-            F.coalesce("churned_customers", F.lit(0)).cast("long").alias("churned_customers"),
-            F.coalesce("voluntary_churned_customers", F.lit(0))
-            .cast("long")
-            .alias("voluntary_churned_customers"),
-            F.coalesce("involuntary_churned_customers", F.lit(0))
-            .cast("long")
-            .alias("involuntary_churned_customers"),
-            (F.coalesce("churned_customers", F.lit(0)) / F.when(customers > 0, customers)).alias(
-                "logo_churn_rate"
-            ),
-            (lost / safe).alias("gross_revenue_churn_rate"),
-            ((lost - gained) / safe).alias("net_revenue_churn_rate"),
-            (1 - lost / safe).alias("grr"),
-            (1 - (lost - gained) / safe).alias("nrr"),
-        )
-    )
+    per_day = states_df.groupBy("bound_date", "region").agg(F.sum("mrr_usd").alias("_mrr"))
+    opening = bounds_df.join(
+        per_day.withColumnRenamed("bound_date", "opening_date"), "opening_date"
+    ).select("month_start_date", "region", F.col("_mrr").alias("opening_mrr_usd"))
+    closing = bounds_df.join(
+        per_day.withColumnRenamed("bound_date", "closing_date"), "closing_date"
+    ).select("month_start_date", "region", F.col("_mrr").alias("closing_mrr_usd"))
+    return opening.join(closing, ["month_start_date", "region"], "full_outer")

@@ -2,43 +2,41 @@
 
 A subscription has a row on every day from its first effective change until the day it is
 cancelled (that day included, status `cancelled`, MRR 0); a reactivation starts rows again.
-Changes are netted per day: the last event of an effective date (by event_time) wins.
-MRR = round_half_up(quantity * unit_price * rate_to_usd / (12 if annual), 4); trials and
-cancellations carry no MRR (DESIGN.md section 4).
+Rows run through the as-of date, so quiet days carry the state forward and a change scheduled
+for a later date applies on that date. Changes are netted per day: the last event of an
+effective date (by event_time) wins. MRR = round_half_up(quantity * unit_price * rate /
+(12 if annual), 4) at the FX rate in force on the change's effective date; trials and
+cancellations carry no MRR (DESIGN.md section 4). Region and segment are the customer's as of
+each day (`gold.dim_customer`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from gold.dim_customer import with_customer_version
-from gold.schemas import MONEY
+from gold.fx import MONEY, mrr_usd
+from silver.reference import with_rate_on
 
 ACTIVE_ACTIONS = ("activated", "upgraded", "downgraded", "renewed", "reactivated")
 
 
-def _mrr_usd() -> Column:
-    qty = F.col("quantity").cast("decimal(10,0)")
-    price = F.col("unit_price").cast("decimal(14,4)")
-    rate = F.col("rate_to_usd").cast("decimal(14,8)")
-    monthly = qty * price * rate
-    value = F.when(F.col("billing_period") == "annual", monthly / F.lit(12)).otherwise(monthly)
-    return F.round(value, 4).cast(MONEY)
-
-
-def to_subscription_changes(subscription_df: DataFrame) -> DataFrame:
+def to_subscription_changes(subscription_df: DataFrame, fx_daily_df: DataFrame) -> DataFrame:
     """One row per subscription and effective date: the state that holds from that date."""
     last_of_day = Window.partitionBy("subscription_id", "effective_date").orderBy(
         F.col("event_time").desc(), F.col("event_id").desc()
     )
     timeline = Window.partitionBy("subscription_id").orderBy("effective_date")
     is_active = F.col("action").isin(*ACTIVE_ACTIONS)
+    mrr = mrr_usd(F.col("quantity"), F.col("unit_price"), F.col("billing_period"), F.col("rate"))
     return (
         subscription_df.withColumn("_rank", F.row_number().over(last_of_day))
         .filter("_rank = 1")
+        .transform(lambda d: with_rate_on(d, fx_daily_df, "effective_date", prefix="_fx_"))
+        .withColumnRenamed("_fx_rate_to_usd", "rate")
         .withColumn("is_active", is_active)
         .withColumn(
             "status",
@@ -46,13 +44,14 @@ def to_subscription_changes(subscription_df: DataFrame) -> DataFrame:
             .when(F.col("action") == "trial_started", F.lit("trial"))
             .otherwise(F.lit("cancelled")),
         )
-        .withColumn("mrr_usd", F.when(is_active, _mrr_usd()).otherwise(F.lit(0).cast(MONEY)))
+        .withColumn("mrr_usd", F.when(is_active, mrr).otherwise(F.lit(0).cast(MONEY)))
         .withColumn("next_change_date", F.lead("effective_date").over(timeline))
         .select(
             "subscription_id",
             "customer_id",
             "plan_id",
             "region",
+            "customer_segment",
             "action",
             "status",
             "is_active",
@@ -133,7 +132,7 @@ def to_subscriptions_snapshot(
             "plan_id",
             "plan_key",
             F.coalesce("dim_region", "region").alias("region"),
-            F.col("dim_customer_segment").alias("customer_segment"),
+            F.coalesce("dim_customer_segment", "customer_segment").alias("customer_segment"),
             "status",
             "is_active",
             "quantity",

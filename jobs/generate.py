@@ -34,13 +34,15 @@ def _run(args: argparse.Namespace) -> int:
         customers=args.customers,
         defects=args.defects,
         horizon_days=settings.restatement_horizon_days,
+        fx_weekends=not args.no_weekend_fx,
+        with_truth=not args.no_truth,
     )
     print(json.dumps(_summary(manifest, truth_dir), indent=2))
     return 0
 
 
 def _summary(manifest: dict[str, Any], truth_dir: Path) -> dict[str, Any]:
-    keys = ("events", "lines", "objects", "lines_per_type", "defects", "seconds")
+    keys = ("events", "lines", "objects", "lines_per_type", "defects", "as_of", "seconds")
     return {"truth_dir": str(truth_dir), **{k: manifest[k] for k in keys}}
 
 
@@ -48,9 +50,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the `generate` subcommand."""
     parser = subparsers.add_parser("generate", help="write a seeded sample business to landing")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 1, 1))
+    parser.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="first business day (default: DAYS days before today, so the data ends today)",
+    )
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--defects", action="store_true", help="inject counted bad input")
+    parser.add_argument(
+        "--no-weekend-fx",
+        action="store_true",
+        help="publish no weekend FX rates, as real feeds do (conversions use the as-of rate)",
+    )
+    parser.add_argument(
+        "--no-truth",
+        action="store_true",
+        help="skip the reference truth (slow for years of data and thousands of customers)",
+    )
     parser.add_argument("--truth-dir", default=None)
     parser.set_defaults(func=_run)

@@ -1,12 +1,11 @@
-"""Gold job: Silver -> star schema (dims, facts) and SaaS marts, incremental by affected dates.
+"""Gold job: Silver -> star schema (dims, facts) and SaaS marts, through the as-of date.
 
-A run recomputes the date range ``[start, end]`` where ``start`` is the earliest business date
-touched by Silver runs not yet consumed by Gold (late events included) or the day after the
-last published date, and ``end`` is the newest business date in Silver. Day-grain tables are
-replaced with ``replaceWhere`` on that range, month-grain tables from the start's month, and
-dimensions are rebuilt whole (deterministic keys). Every published value that changes on an
-already published date is logged to ``ops.restatements``. Outputs are deterministic: a full
-rebuild and any incremental sequence give identical tables.
+Read Silver -> plan the range (`gold.plan`) -> dimensions -> day facts -> day marts -> monthly
+marts -> model tests -> restatements -> consumed runs. Day-grain tables are replaced on the
+range, month-grain tables from the range's first month, dimensions whole (deterministic keys).
+Every published value that changes on an already published date is logged to
+`ops.restatements`. Outputs are deterministic: a full rebuild and any incremental sequence give
+identical tables.
 """
 
 from __future__ import annotations
@@ -16,126 +15,146 @@ import datetime as dt
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from conf.catalog import TableName, table
 from conf.settings import Settings, get_settings
-from gold.dim_customer import to_dim_customer, with_customer_version
-from gold.mrr_movements import (
-    filter_bridge_breaks,
-    to_churn_monthly,
-    to_customer_mrr_changes,
-    to_mrr_movements_monthly,
-)
+from gold.dim_customer import to_dim_customer
+from gold.fx import to_usd
+from gold.model_tests import row_tests, to_fk_violations, to_row_test_counts
+from gold.monthly import to_monthly_marts
+from gold.plan import GoldRange, PendingRun, dim_time_bounds, plan_range
+from gold.revenue import to_payment_facts
 from gold.sql_models import run_model
-from gold.subscriptions_snapshot import (
-    to_subscription_changes,
-    to_subscriptions_snapshot,
-    with_plan_on_date,
-)
-from jobs import delta_io
+from gold.subscriptions_snapshot import to_subscription_changes, to_subscriptions_snapshot
 from jobs.exit_codes import EXIT_DQ_CRITICAL
-from jobs.observability import configure_logging, pipeline_run
+from jobs.lake import Lake
+from jobs.observability import RunRecord, configure_logging, pipeline_run
 from jobs.spark import get_spark
-from silver.dq import DQ_RESULTS_SCHEMA, DQCriticalFailure, DQResult
+from silver.dq import DQCriticalFailure, DQResult
+from silver.reference import to_fx_daily, with_rate_on
 
 log = logging.getLogger("finlake.gold")
 
-DAY_TABLES = {
-    "subscriptions_snapshot": "snapshot_date",
-    "mrr_daily": "metric_date",
-    "revenue_daily": "revenue_date",
-    "costs_daily": "cost_date",
-    "usage_daily": "usage_date",
-    "revenue_region_daily": "revenue_date",
-}
-MONTH_TABLES = {"mrr_movements_monthly": "month_start_date", "churn_monthly": "month_start_date"}
-DIMENSIONS = ("dim_time", "dim_region", "dim_plan", "dim_customer")
+# (metric, table, date column, value column): the daily values whose changes are restatements.
 PUBLISHED = (
-    ("mrr_usd", "mrr_daily", "metric_date", "mrr_usd"),
-    ("active_subscriptions", "mrr_daily", "metric_date", "active_subscriptions"),
-    ("net_revenue_usd", "revenue_region_daily", "revenue_date", "net_revenue_usd"),
+    ("mrr_usd", "gold.mrr_daily", "metric_date", "mrr_usd"),
+    ("active_subscriptions", "gold.mrr_daily", "metric_date", "active_subscriptions"),
+    ("net_revenue_usd", "gold.revenue_region_daily", "revenue_date", "net_revenue_usd"),
+    ("costs_usd", "gold.revenue_region_daily", "revenue_date", "costs_usd"),
+)
+EVENT_TABLES: tuple[TableName, ...] = (
+    "silver.subscription",
+    "silver.payment",
+    "silver.usage",
+    "silver.operational_cost",
 )
 
 
-class _Laps:
-    """Wall seconds of consecutive phases of a run (reported in the run metrics)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t0 = time.perf_counter()
-
-    def __call__(self, phase: str) -> None:
-        """Close `phase`: the time since the previous lap."""
-        now = time.perf_counter()
-        self.seconds[phase] = round(now - self._t0, 3)
-        self._t0 = now
+class SilverIsEmpty(RuntimeError):
+    """Gold has nothing to build; the message says why Silver is empty."""
 
 
-def gold_path(settings: Settings, table: str) -> str:
-    """Location of a Gold table."""
-    return settings.table_path("gold", table)
+@dataclass
+class Inputs:
+    """Silver frames and the derived frames several Gold tables share."""
+
+    subscription_df: DataFrame
+    payment_df: DataFrame
+    usage_df: DataFrame
+    cost_df: DataFrame
+    plans_df: DataFrame
+    fx_daily_df: DataFrame
+    changes_df: DataFrame
+    dim_customer_df: DataFrame
 
 
-def _silver(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
-    return delta_io.read_delta(spark, settings.table_path("silver", table))
-
-
-def _bounds(inputs: dict[str, DataFrame]) -> tuple[dt.date, dt.date]:
-    row = (
-        inputs["subscription"]
-        .select(F.col("event_date").alias("d"))
-        .unionByName(inputs["payment"].select(F.col("event_date").alias("d")))
-        .unionByName(inputs["usage"].select(F.col("event_date").alias("d")))
-        .unionByName(inputs["operational_cost"].select(F.col("incurred_date").alias("d")))
-        .agg(F.min("d"), F.max("d"))
-        .first()
+# ---------------------------------------------------------------------------- planning
+def _pending_runs(lake: Lake) -> list[PendingRun]:
+    if not lake.exists("ops.affected_dates"):
+        return []
+    affected = lake.read("ops.affected_dates")
+    if lake.exists("ops.gold_consumed"):
+        affected = affected.join(
+            lake.read("ops.gold_consumed").select("run_id"), "run_id", "left_anti"
+        )
+    rows = (
+        affected.groupBy("run_id")
+        .agg(F.min("business_date").alias("first"), F.max("business_date").alias("last"))
+        .collect()
     )
-    if row is None or row[0] is None:
-        raise RuntimeError("Silver holds no events yet; run bronze and silver first")
-    return row[0], row[1]
+    return [PendingRun(r["run_id"], r["first"], r["last"]) for r in rows if r["first"]]
 
 
-def _pending_affected(spark: SparkSession, settings: Settings) -> tuple[dt.date | None, list[str]]:
-    affected_path = settings.table_path("ops", "affected_dates")
-    if not delta_io.table_exists(spark, affected_path):
-        return None, []
-    affected = delta_io.read_delta(spark, affected_path)
-    consumed_path = settings.table_path("ops", "gold_consumed")
-    if delta_io.table_exists(spark, consumed_path):
-        consumed = delta_io.read_delta(spark, consumed_path).select("run_id").distinct()
-        affected = affected.join(consumed, "run_id", "left_anti")
-    row = affected.agg(F.min("business_date"), F.collect_set("run_id")).first()
-    if row is None:
-        return None, []
-    return row[0], list(row[1] or [])
+def _data_bounds(lake: Lake) -> tuple[dt.date, dt.date]:
+    """(first business date of any event, latest arrival processed by Silver)."""
+    first = None
+    if lake.exists("ops.affected_dates"):
+        row = (
+            lake.read("ops.affected_dates")
+            .filter(F.col("event_type") != "fx_rates")
+            .agg(F.min("business_date"))
+            .first()
+        )
+        first = row[0] if row else None
+    last = None
+    if lake.exists("ops.silver_batches"):
+        row = lake.read("ops.silver_batches").agg(F.max("max_received_at")).first()
+        last = row[0].date() if row and row[0] else None
+    if first is None or last is None:
+        raise SilverIsEmpty(_why_silver_is_empty(lake))
+    return first, last
 
 
-def _published_end(spark: SparkSession, settings: Settings) -> dt.date | None:
-    path = gold_path(settings, "mrr_daily")
-    if not delta_io.table_exists(spark, path):
+def _why_silver_is_empty(lake: Lake) -> str:
+    if not lake.exists("bronze.events"):
+        return (
+            "Bronze holds no events: land files with `finlake ingest` (or the API), "
+            "then run bronze and silver"
+        )
+    if not lake.exists("ops.silver_batches"):
+        return "Silver has not run yet: run `finlake run silver` (or `finlake run all`)"
+    if lake.exists("silver.quarantine"):
+        reasons = (
+            lake.read("silver.quarantine")
+            .groupBy("reason")
+            .count()
+            .orderBy(F.desc("count"))
+            .limit(3)
+        )
+        top = ", ".join(f"{r['reason']} {r['count']}" for r in reasons.collect())
+        if top:
+            return (
+                f"Silver accepted no events; quarantined rows by reason: {top} "
+                "(see `finlake quarantine status`)"
+            )
+    return "Silver accepted no events yet"
+
+
+def _published_end(lake: Lake) -> dt.date | None:
+    if not lake.exists("gold.mrr_daily"):
         return None
-    value = delta_io.read_delta(spark, path).agg(F.max("metric_date")).first()
-    return value[0] if value else None
+    row = lake.read("gold.mrr_daily").agg(F.max("metric_date")).first()
+    return row[0] if row else None
 
 
 def _published_values(
-    spark: SparkSession, settings: Settings, start: dt.date, end: dt.date
+    lake: Lake, start: dt.date, end: dt.date
 ) -> dict[tuple[str, dt.date, str], Any]:
     values: dict[tuple[str, dt.date, str], Any] = {}
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for metric, table, date_col, column in PUBLISHED:
-        by_table.setdefault((table, date_col), []).append((metric, column))
-    for (table, date_col), metrics in by_table.items():  # one Spark job per table
-        path = gold_path(settings, table)
-        if not delta_io.table_exists(spark, path):
+    for metric, name, date_col, column in PUBLISHED:
+        by_table.setdefault((name, date_col), []).append((metric, column))
+    for (name, date_col), metrics in by_table.items():
+        if not lake.exists(name):  # type: ignore[arg-type]
             continue
         rows = (
-            delta_io.read_delta(spark, path)
+            lake.read(name)  # type: ignore[arg-type]
             .filter(F.col(date_col).between(start, end))
             .groupBy(date_col, "region")
             .agg(*[F.sum(column).alias(metric) for metric, column in metrics])
@@ -147,279 +166,311 @@ def _published_values(
     return values
 
 
-def _write_day_table(
-    df: DataFrame, path: str, column: str, start: dt.date, end: dt.date, full: bool = False
+# -------------------------------------------------------------------------------- build
+def read_inputs(lake: Lake, end: dt.date) -> Inputs:
+    """Silver tables plus the FX table, subscription changes and customer versions."""
+    subscription_df = lake.read_or_empty("silver.subscription")
+    fx_daily_df = to_fx_daily(lake.read_or_empty("silver.fx_rates"), end).cache()
+    changes_df = to_subscription_changes(subscription_df, fx_daily_df).cache()
+    return Inputs(
+        subscription_df=subscription_df,
+        payment_df=lake.read_or_empty("silver.payment"),
+        usage_df=lake.read_or_empty("silver.usage"),
+        cost_df=lake.read_or_empty("silver.operational_cost"),
+        plans_df=lake.read_or_empty("silver.plans"),
+        fx_daily_df=fx_daily_df,
+        changes_df=changes_df,
+        dim_customer_df=to_dim_customer(subscription_df).cache(),
+    )
+
+
+def build_dimensions(
+    lake: Lake, inputs: Inputs, data_start: dt.date, as_of: dt.date
+) -> dict[TableName, DataFrame]:
+    """dim_time, dim_region, dim_plan, dim_customer (whole tables)."""
+    spark, settings = lake.spark, lake.settings
+    regions_df = (
+        inputs.subscription_df.select("region")
+        .unionByName(inputs.cost_df.select("region"))
+        .distinct()
+    )
+    first, last = dim_time_bounds(data_start, as_of, settings.forecast_horizon_days)
+    bounds_df = spark.createDataFrame([(first, last)], "start_date date, end_date date")
+    return {
+        "gold.dim_time": run_model(spark, "dim_time", {"date_bounds": bounds_df}),
+        "gold.dim_region": run_model(spark, "dim_region", {"regions": regions_df}),
+        "gold.dim_plan": run_model(spark, "dim_plan", {"plans": inputs.plans_df}),
+        "gold.dim_customer": inputs.dim_customer_df,
+    }
+
+
+def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableName, DataFrame]:
+    """Facts and day marts for the range (each frame persisted: it feeds later tables)."""
+    spark = lake.spark
+    in_range = F.col("event_date").between(rng.start, rng.end)
+    snapshot_df = to_subscriptions_snapshot(
+        inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end
+    ).persist()
+    paid_df = inputs.payment_df.filter(F.col("status") == "succeeded")
+    payment_facts_df = to_payment_facts(
+        inputs.payment_df.filter(in_range),
+        paid_df,
+        inputs.changes_df,
+        inputs.dim_customer_df,
+        inputs.fx_daily_df,
+    )
+    cost_facts_df = (
+        inputs.cost_df.filter(F.col("incurred_date").between(rng.start, rng.end))
+        .transform(lambda d: with_rate_on(d, inputs.fx_daily_df, "incurred_date"))
+        .withColumn("amount_usd", to_usd(F.col("amount"), F.col("rate_to_usd")))
+    )
+    revenue_df = run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}).persist()
+    costs_df = run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}).persist()
+    return {
+        "gold.subscriptions_snapshot": snapshot_df,
+        "gold.revenue_daily": revenue_df,
+        "gold.costs_daily": costs_df,
+        "gold.usage_daily": run_model(
+            spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)}
+        ),
+        "gold.mrr_daily": run_model(
+            spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df}
+        ).persist(),
+        "gold.revenue_region_daily": run_model(
+            spark, "revenue_region_daily", {"revenue_daily": revenue_df, "costs_daily": costs_df}
+        ),
+    }
+
+
+def build_monthly(
+    inputs: Inputs, rng: GoldRange, regions_df: DataFrame
+) -> dict[TableName, DataFrame]:
+    """MRR movements, churn and cohort retention for the months the range touches."""
+    marts = to_monthly_marts(
+        inputs.changes_df, inputs.dim_customer_df, regions_df, rng.month_start, rng.end
+    )
+    return {f"gold.{name}": df.persist() for name, df in marts.items()}  # type: ignore[misc]
+
+
+def write_tables(
+    lake: Lake, frames: dict[TableName, DataFrame], rng: GoldRange, start: dt.date
 ) -> None:
-    if not full and delta_io.table_exists(df.sparkSession, path):
-        where = f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
-        delta_io.overwrite(df, path, replace_where=where)
-    else:
-        delta_io.overwrite(df, path)
+    """Write each frame by its catalog mode: ranges from `start`, whole tables on full runs."""
+    for name, df in frames.items():
+        lake.write(name, df, start=start, end=_range_end(name, rng), whole=rng.full)
 
 
-def _month_ends(spark: SparkSession, start: dt.date, end: dt.date, regions: list[str]) -> DataFrame:
-    months = []
-    month = start.replace(day=1)
-    while month <= end:
-        next_month = (month + dt.timedelta(days=32)).replace(day=1)
-        months.append((month, min(next_month - dt.timedelta(days=1), end)))
-        month = next_month
-    month_df = spark.createDataFrame(months, "month_start_date date, month_end_date date")
-    return month_df.crossJoin(spark.createDataFrame([(r,) for r in regions], "region string"))
+def _range_end(name: TableName, rng: GoldRange) -> dt.date:
+    column = table(name).range_column or ""
+    return rng.end.replace(day=1) if column == "month_start_date" else rng.end
 
 
+# -------------------------------------------------------------------------------- checks
+def model_test_results(lake: Lake, frames: dict[TableName, DataFrame]) -> list[DQResult]:
+    """Run every written table's catalog tests on the rows this run wrote."""
+    results: list[DQResult] = []
+    for name, df in frames.items():
+        spec = table(name)
+        tests = row_tests(spec)
+        counts = to_row_test_counts(df, tests).first()
+        assert counts is not None
+        rows = int(counts["_rows"])
+        for test in tests:
+            failed = int(counts[test.name] or 0)
+            results.append(_model_result(name, test.name, test.severity, rows, failed))
+        for fk in spec.foreign_keys:
+            target = frames.get(fk.table)
+            target_df = target if target is not None else lake.read(fk.table)
+            missing = [r[0] for r in to_fk_violations(df, fk, target_df).limit(5).collect()]
+            results.append(
+                _model_result(
+                    name,
+                    f"fk:{fk.column}->{fk.table}.{fk.target_column}",
+                    "critical",
+                    rows,
+                    len(missing),
+                    f"missing: {missing}" if missing else None,
+                )
+            )
+    return results
+
+
+def _model_result(
+    name: str, rule: str, severity: str, rows: int, failed: int, details: str | None = None
+) -> DQResult:
+    return DQResult(
+        name,
+        "model_test",
+        rule,
+        "critical" if severity == "critical" else "warn",
+        "failed" if failed else "passed",
+        rows,
+        failed,
+        details=details,
+    )
+
+
+def reconciliation_result(monthly: DataFrame, mrr_daily_df: DataFrame, rng: GoldRange) -> DQResult:
+    """Movements' closing MRR equals the sum of mrr_daily on each closing date in the range."""
+    closings = monthly.select(
+        "region",
+        F.least(F.last_day("month_start_date"), F.lit(rng.end)).alias("metric_date"),
+        "closing_mrr_usd",
+    ).filter(F.col("metric_date") >= F.lit(rng.start))
+    daily = mrr_daily_df.groupBy("metric_date", "region").agg(F.sum("mrr_usd").alias("_daily"))
+    breaks = (
+        closings.join(daily, ["metric_date", "region"], "left")
+        .filter(F.coalesce("_daily", F.lit(0)) != F.col("closing_mrr_usd"))
+        .count()
+    )
+    return DQResult(
+        "gold.mrr_movements_monthly",
+        "model_test",
+        "closing_equals_mrr_daily",
+        "critical",
+        "failed" if breaks else "passed",
+        failed_rows=breaks,
+        threshold="closing_mrr_usd = sum(mrr_daily.mrr_usd) on the closing date",
+    )
+
+
+def record_restatements(
+    lake: Lake,
+    run_id: str,
+    old: dict[tuple[str, dt.date, str], Any],
+    rng: GoldRange,
+    published_end: dt.date | None,
+) -> int:
+    """Log every changed value on already-published dates to `ops.restatements`."""
+    if published_end is None or rng.start > published_end:
+        return 0
+    new = _published_values(lake, rng.start, min(rng.end, published_end))
+    rows = []
+    for key in sorted(set(old) | set(new), key=str):
+        metric, day, region = key
+        before, after = old.get(key, 0), new.get(key, 0)
+        if day <= published_end and before != after:
+            rows.append((run_id, metric, day, region, str(before), str(after)))
+    if rows:
+        lake.append(
+            "ops.restatements",
+            lake.spark.createDataFrame(
+                rows,
+                "run_id string, metric string, metric_date date, region string, "
+                "old_value string, new_value string",
+            ).withColumn("restated_at", F.current_timestamp()),
+        )
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------ the run
 def run_gold(
     spark: SparkSession,
     settings: Settings,
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    until: dt.date | None = None,
     full: bool = False,
     raise_on_critical: bool = True,
 ) -> dict[str, Any]:
-    """Build Gold for the affected range (or `start..end` for a backfill, or all with `full`)."""
-    params = {"start": start, "end": end, "full": full}
+    """Build Gold through the as-of date (incremental; `start`/`end` backfill; `full`)."""
+    lake = Lake(spark, settings)
+    params = {"start": start, "end": end, "until": until, "full": full}
     with pipeline_run(spark, settings, "gold", json.loads(json.dumps(params, default=str))) as run:
-        lap = _Laps()
-        inputs = {
-            t: _silver(spark, settings, t)
-            for t in ("subscription", "payment", "usage", "operational_cost", "plans")
-        }
-        data_start, data_end = _bounds(inputs)
-        pending_start, pending_runs = _pending_affected(spark, settings)
-        published_end = _published_end(spark, settings)
-        range_end = min(end or data_end, data_end)
-        if full or published_end is None:
-            range_start = data_start
-        elif start is not None:
-            range_start = max(start, data_start)
-        else:
-            candidates = [published_end + dt.timedelta(days=1)]
-            if pending_start is not None:
-                candidates.append(pending_start)
-            range_start = max(min(candidates), data_start)
-        if range_start > range_end:
-            run.metrics = {"skipped": True, "reason": "nothing to recompute"}
+        run.phase("plan range")
+        data_start, latest_arrival = _data_bounds(lake)
+        as_of = until or latest_arrival
+        published_end = _published_end(lake)
+        rng = plan_range(
+            data_start=data_start,
+            as_of=as_of,
+            published_end=published_end,
+            pending=_pending_runs(lake),
+            start=start,
+            end=end,
+            full=full,
+        )
+        if rng is None:
+            run.metrics = {"skipped": True, "reason": "nothing to recompute", "as_of": str(as_of)}
             return dict(run.metrics)
-        log.info("gold range", extra={"start": str(range_start), "end": str(range_end)})
-        old_values = _published_values(spark, settings, range_start, range_end)
-        lap("plan_range")
-
-        # dimensions (whole, deterministic)
-        regions_df = (
-            inputs["subscription"]
-            .select("region")
-            .unionByName(inputs["operational_cost"].select("region"))
-            .distinct()
-        )
-        regions = sorted(r[0] for r in regions_df.collect())
-        horizon_end = data_end + dt.timedelta(days=settings.forecast_horizon_days + 366)
-        bounds_df = spark.createDataFrame(
-            [(data_start, horizon_end)], "start_date date, end_date date"
-        )
-        dim_customer_df = to_dim_customer(inputs["subscription"])
-        dims = {
-            "dim_time": run_model(spark, "dim_time", {"date_bounds": bounds_df}),
-            "dim_region": run_model(spark, "dim_region", {"regions": regions_df}),
-            "dim_plan": run_model(spark, "dim_plan", {"plans": inputs["plans"]}),
-            "dim_customer": dim_customer_df,
-        }
-        for name, df in dims.items():
-            delta_io.overwrite(df, gold_path(settings, name))
-        dim_customer_df = delta_io.read_delta(spark, gold_path(settings, "dim_customer"))
-        lap("dimensions")
-
-        # day-grain facts for the range
-        changes_df = to_subscription_changes(inputs["subscription"]).cache()
-        snapshot_df = to_subscriptions_snapshot(changes_df, dim_customer_df, range_start, range_end)
-        in_range = F.col("event_date").between(range_start, range_end)
-        payment_enriched = (
-            inputs["payment"]
-            .filter(in_range)
-            .transform(lambda d: with_customer_version(d, dim_customer_df, "event_date"))
-            .transform(lambda d: with_plan_on_date(d, changes_df, "event_date"))
-            .withColumn("region", F.coalesce("dim_region", F.lit("UNKNOWN")))
-        )
-        facts = {
-            "subscriptions_snapshot": snapshot_df,
-            "revenue_daily": run_model(
-                spark, "revenue_daily", {"payment_enriched": payment_enriched}
+        log.info("gold range", extra={"start": str(rng.start), "end": str(rng.end)})
+        old_values = _published_values(lake, rng.start, rng.end)
+        results = _build(lake, run, rng, data_start)
+        run.phase("restatements")
+        restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
+        lake.append(
+            "ops.dq_results",
+            spark.createDataFrame(
+                [r.as_row(run.run_id) for r in results], lake.schema("ops.dq_results")
             ),
-            "costs_daily": run_model(
-                spark,
-                "costs_daily",
-                {
-                    "operational_cost": inputs["operational_cost"].filter(
-                        F.col("incurred_date").between(range_start, range_end)
-                    )
-                },
-            ),
-            "usage_daily": run_model(
-                spark, "usage_daily", {"usage": inputs["usage"].filter(in_range)}
-            ),
-        }
-        for name, df in facts.items():
-            _write_day_table(
-                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
-            )
-        changes_df.unpersist()
-        lap("day_facts")
-        snapshot_range = delta_io.read_delta(
-            spark, gold_path(settings, "subscriptions_snapshot")
-        ).filter(F.col("snapshot_date").between(range_start, range_end))
-        marts = {
-            "mrr_daily": run_model(spark, "mrr_daily", {"subscriptions_snapshot": snapshot_range}),
-            "revenue_region_daily": run_model(
-                spark,
-                "revenue_region_daily",
-                {
-                    "revenue_daily": delta_io.read_delta(
-                        spark, gold_path(settings, "revenue_daily")
-                    ).filter(F.col("revenue_date").between(range_start, range_end)),
-                    "costs_daily": delta_io.read_delta(
-                        spark, gold_path(settings, "costs_daily")
-                    ).filter(F.col("cost_date").between(range_start, range_end)),
-                },
-            ),
-        }
-        for name, df in marts.items():
-            _write_day_table(
-                df, gold_path(settings, name), DAY_TABLES[name], range_start, range_end, full
-            )
-        lap("day_marts")
-
-        # month-grain marts from the range's month
-        month_start = range_start.replace(day=1)
-        months_df = _month_ends(spark, month_start, range_end, regions)
-        customer_changes_df = to_customer_mrr_changes(
-            to_subscription_changes(inputs["subscription"]), range_end
-        ).filter(F.col("month_start_date") >= F.lit(month_start))
-        daily_totals_df = (
-            delta_io.read_delta(spark, gold_path(settings, "mrr_daily"))
-            .filter(F.col("metric_date") >= F.lit(month_start - dt.timedelta(days=1)))
-            .groupBy("metric_date", "region")
-            .agg(F.sum("mrr_usd").alias("mrr_usd"))
         )
-        movements_df = to_mrr_movements_monthly(
-            customer_changes_df, daily_totals_df, months_df
-        ).cache()
-        snapshot_all = delta_io.read_delta(spark, gold_path(settings, "subscriptions_snapshot"))
-        opening_customers_df = (
-            snapshot_all.filter("is_active")
-            .withColumn("month_start_date", F.date_add("snapshot_date", 1))
-            .filter(F.dayofmonth("month_start_date") == 1)
-            .filter(F.col("month_start_date") >= F.lit(month_start))
-            .groupBy("month_start_date", "region")
-            .agg(F.countDistinct("customer_id").alias("opening_customers"))
-        )
-        monthly = {
-            "mrr_movements_monthly": movements_df,
-            "churn_monthly": to_churn_monthly(
-                customer_changes_df, movements_df, opening_customers_df
-            ),
-        }
-        for name, df in monthly.items():
-            path = gold_path(settings, name)
-            if not full and delta_io.table_exists(spark, path):
-                where = f"month_start_date >= '{month_start.isoformat()}'"
-                delta_io.overwrite(df, path, replace_where=where)
-            else:
-                delta_io.overwrite(df, path)
-        breaks = filter_bridge_breaks(movements_df).count()
-        movements_df.unpersist()
-        lap("month_marts")
-        month_ends_all = _month_ends(spark, data_start, range_end, ["_"]).drop("region")
-        delta_io.overwrite(
-            run_model(
-                spark,
-                "cohort_retention",
-                {"subscriptions_snapshot": snapshot_all, "month_ends": month_ends_all},
-            ),
-            gold_path(settings, "cohort_retention"),
-        )
-
-        lap("cohort_retention")
-        restated = _record_restatements(
-            spark, settings, run.run_id, old_values, range_start, range_end, published_end
-        )
-        bridge = DQResult(
-            "mrr_movements_monthly",
-            "table_check",
-            "mrr_bridge",
-            "critical",
-            "failed" if breaks else "passed",
-            failed_rows=breaks,
-            threshold="opening + movements = closing",
-        )
-        delta_io.append(
-            spark.createDataFrame([bridge.as_row(run.run_id)], DQ_RESULTS_SCHEMA),
-            settings.table_path("ops", "dq_results"),
-        )
-        if pending_runs:
-            delta_io.append(
-                spark.createDataFrame([(r,) for r in pending_runs], "run_id string").withColumn(
-                    "gold_run_id", F.lit(run.run_id)
+        if rng.consumed:
+            lake.merge_insert(
+                "ops.gold_consumed",
+                spark.createDataFrame(
+                    [(r, run.run_id) for r in rng.consumed], "run_id string, gold_run_id string"
                 ),
-                settings.table_path("ops", "gold_consumed"),
             )
+        critical = [r for r in results if r.is_critical_failure]
         run.metrics = {
-            "range_start": range_start.isoformat(),
-            "range_end": range_end.isoformat(),
+            "range_start": rng.start.isoformat(),
+            "range_end": rng.end.isoformat(),
+            "full": rng.full,
+            "consumed_runs": len(rng.consumed),
             "restatements": restated,
-            "bridge_breaks": breaks,
+            "critical_failures": [r.describe() for r in critical],
         }
-        lap("restatements_and_dq")
-        run.metrics["phase_seconds"] = lap.seconds
-        if bridge.is_critical_failure and raise_on_critical:
-            raise DQCriticalFailure([bridge])
+        if critical and raise_on_critical:
+            raise DQCriticalFailure(critical)
         return dict(run.metrics)
 
 
-def _record_restatements(
-    spark: SparkSession,
-    settings: Settings,
-    run_id: str,
-    old: dict[tuple[str, dt.date, str], Any],
-    start: dt.date,
-    end: dt.date,
-    published_end: dt.date | None,
-) -> int:
-    """Log every changed value on already-published dates to `ops.restatements`."""
-    if published_end is None or start > published_end:
-        return 0
-    new = _published_values(spark, settings, start, min(end, published_end))
-    rows = []
-    for key in sorted(set(old) | set(new), key=str):
-        metric, day, region = key
-        if day > published_end:
-            continue
-        before, after = old.get(key, 0), new.get(key, 0)
-        if before != after:
-            rows.append((run_id, metric, day, region, str(before), str(after)))
-    if rows:
-        delta_io.append(
-            spark.createDataFrame(
-                rows,
-                "run_id string, metric string, metric_date date, region string, "
-                "old_value string, new_value string",
-            ).withColumn("restated_at", F.current_timestamp()),
-            settings.table_path("ops", "restatements"),
-        )
-    return len(rows)
+def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> list[DQResult]:
+    """Build, write and test every Gold table for the range; return the test results."""
+    inputs = read_inputs(lake, rng.end)
+    run.phase("dimensions")
+    dims = build_dimensions(lake, inputs, data_start, rng.end)
+    for name, df in dims.items():
+        lake.replace(name, df)
+    regions_df = lake.read("gold.dim_region").cache()
+    run.phase("day facts and marts")
+    days = build_day_facts(lake, inputs, rng)
+    write_tables(lake, days, rng, rng.start)
+    run.phase("monthly marts")
+    monthly = build_monthly(inputs, rng, regions_df)
+    write_tables(lake, monthly, rng, rng.month_start)
+    run.phase("model tests")
+    written = {name: lake.read(name) for name in dims} | days | monthly
+    results = model_test_results(lake, written)
+    results.append(
+        reconciliation_result(monthly["gold.mrr_movements_monthly"], days["gold.mrr_daily"], rng)
+    )
+    for df in [*days.values(), *monthly.values(), inputs.changes_df, inputs.fx_daily_df]:
+        df.unpersist()
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """spark-submit entry point: `spark-submit jobs/gold_job.py [--start D --end D | --full]`."""
+    """spark-submit entry point: `jobs/gold_job.py [--until D] [--start D --end D | --full]`."""
     configure_logging()
     parser = argparse.ArgumentParser(description="silver -> gold")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=None)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=None)
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="as-of date (default: the latest arrival Silver processed)",
+    )
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args(argv)
     settings = get_settings()
     spark = get_spark(settings, "finlake-gold")
     try:
-        result = run_gold(spark, settings, start=args.start, end=args.end, full=args.full)
+        result = run_gold(
+            spark, settings, start=args.start, end=args.end, until=args.until, full=args.full
+        )
     except DQCriticalFailure as exc:
         log.error(str(exc))
         return EXIT_DQ_CRITICAL

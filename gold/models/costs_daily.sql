@@ -1,8 +1,6 @@
--- grain: cost_date x region x cost_center
--- key: cost_date, region, cost_center
--- not_null: cost_date, date_key, region, cost_center, amount_usd
--- fk: region -> dim_region.region, date_key -> dim_time.date_key
--- depends_on: operational_cost
+-- table: gold.costs_daily (grain, key and tests: conf/catalog.py)
+-- grain: cost_date x region x cost_center; amounts converted at the rate in force on the incurred date
+-- depends_on: cost_facts
 SELECT
     incurred_date AS cost_date,
     CAST(date_format(incurred_date, 'yyyyMMdd') AS INT) AS date_key,
@@ -11,5 +9,5 @@ SELECT
     CAST(sum(amount_usd) AS DECIMAL(18, 4)) AS amount_usd,
     CAST(sum(CASE WHEN amount_usd < 0 THEN amount_usd ELSE 0 END) AS DECIMAL(18, 4)) AS credits_usd,
     count(*) AS cost_items
-FROM operational_cost
+FROM cost_facts
 GROUP BY incurred_date, region, cost_center

@@ -1,6 +1,5 @@
+-- table: gold.dim_plan (grain, key and tests: conf/catalog.py)
 -- grain: one row per plan of the catalog
--- key: plan_id
--- not_null: plan_key, plan_id, tier, billing_period
 -- depends_on: plans
 SELECT
     CAST(xxhash64(plan_id) AS BIGINT) AS plan_key,

@@ -1,6 +1,5 @@
+-- table: gold.dim_region (grain, key and tests: conf/catalog.py)
 -- grain: one row per sales region
--- key: region
--- not_null: region_key, region, region_name
 -- depends_on: regions
 SELECT
     CAST(xxhash64(region) AS BIGINT) AS region_key,

@@ -1,7 +1,5 @@
+-- table: gold.dim_time (grain, key and tests: conf/catalog.py)
 -- grain: one row per calendar date
--- key: date_key
--- not_null: date_key, calendar_date, month_start_date, year
--- invariant: calendar_date BETWEEN month_start_date AND last_day(calendar_date)
 -- depends_on: date_bounds
 SELECT
     CAST(date_format(d, 'yyyyMMdd') AS INT) AS date_key,

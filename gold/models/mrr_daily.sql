@@ -1,8 +1,5 @@
+-- table: gold.mrr_daily (grain, key and tests: conf/catalog.py)
 -- grain: metric_date x region x plan_id x customer_segment
--- key: metric_date, region, plan_id, customer_segment
--- not_null: metric_date, region, plan_id, customer_segment, mrr_usd, active_subscriptions
--- fk: region -> dim_region.region, plan_id -> dim_plan.plan_id
--- invariant: mrr_usd >= 0 AND active_subscriptions > 0
 -- depends_on: subscriptions_snapshot
 SELECT
     snapshot_date AS metric_date,

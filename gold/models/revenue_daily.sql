@@ -1,12 +1,10 @@
--- grain: revenue_date x customer_id x plan_id x currency
--- key: revenue_date, customer_id, plan_id, currency
--- not_null: revenue_date, date_key, customer_id, customer_key, region, plan_id, currency, net_usd
--- fk: region -> dim_region.region, date_key -> dim_time.date_key, customer_key -> dim_customer.customer_key
--- invariant: net_usd = gross_usd - refunds_usd AND net_amount = gross_amount - refund_amount
--- depends_on: payment_enriched
+-- table: gold.revenue_daily (grain, key and tests: conf/catalog.py)
+-- grain: revenue_date x customer version x plan_id x currency
+-- Refunds carry the refunded payment's customer version, region, plan and USD rate (gold/revenue.py).
+-- depends_on: payment_facts
 SELECT
-    event_date AS revenue_date,
-    CAST(date_format(event_date, 'yyyyMMdd') AS INT) AS date_key,
+    revenue_date,
+    CAST(date_format(revenue_date, 'yyyyMMdd') AS INT) AS date_key,
     customer_id,
     customer_key,
     region,
@@ -23,5 +21,5 @@ SELECT
         AS DECIMAL(18, 4)) AS net_usd,
     CAST(sum(CASE WHEN status = 'failed' THEN amount_usd ELSE 0 END) AS DECIMAL(18, 4)) AS failed_usd,
     count(*) AS payments
-FROM payment_enriched
-GROUP BY event_date, customer_id, customer_key, region, plan_id, currency
+FROM payment_facts
+GROUP BY revenue_date, customer_id, customer_key, region, plan_id, currency

@@ -1,8 +1,5 @@
+-- table: gold.revenue_region_daily (grain, key and tests: conf/catalog.py)
 -- grain: revenue_date x region
--- key: revenue_date, region
--- not_null: revenue_date, region, net_revenue_usd, costs_usd, gross_margin_usd
--- fk: region -> dim_region.region
--- invariant: gross_margin_usd = net_revenue_usd - cogs_usd
 -- depends_on: revenue_daily, costs_daily
 WITH revenue AS (
     SELECT revenue_date, region,

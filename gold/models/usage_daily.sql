@@ -1,7 +1,5 @@
+-- table: gold.usage_daily (grain, key and tests: conf/catalog.py)
 -- grain: usage_date x subscription_id x metric
--- key: usage_date, subscription_id, metric
--- not_null: usage_date, date_key, subscription_id, customer_id, metric, quantity
--- fk: date_key -> dim_time.date_key
 -- depends_on: usage
 SELECT
     event_date AS usage_date,

@@ -8,8 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bronze.objectstore import ObjectStore
-from jobs.generator.business import BusinessSimulator
+from jobs.generator.business import REGION_WEIGHTS, BusinessSimulator, Simulation
 from jobs.generator.landing_writer import write_landing, write_truth
+from jobs.generator.reference import Reference, Truth
+
+
+def reference_truth(sim: Simulation, as_of: dt.date) -> Truth:
+    """The independent reference computation over the simulation's accepted events."""
+    events = [(e.event_type, e.payload) for e in sim.events]
+    return Reference(events, sim.fx_rates, as_of).compute(REGION_WEIGHTS)
 
 
 def generate(
@@ -17,16 +24,25 @@ def generate(
     truth_dir: Path,
     *,
     seed: int = 42,
-    start: dt.date = dt.date(2024, 1, 1),
+    start: dt.date | None = None,
     days: int = 365,
     customers: int = 1000,
     defects: bool = False,
     horizon_days: int = 35,
+    fx_weekends: bool = True,
+    with_truth: bool = True,
 ) -> dict[str, Any]:
-    """Simulate, write landing objects and ground truth; return the manifest."""
+    """Simulate, write landing objects and (unless `with_truth=False`) the reference truth.
+
+    `start` defaults to `days` days before today, so the data ends today; `fx_weekends=False`
+    publishes no weekend FX rates, as real feeds do.
+    """
     t0 = time.perf_counter()
-    sim = BusinessSimulator(seed, start, days, customers).run()
+    start = start or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    sim = BusinessSimulator(seed, start, days, customers, fx_weekends).run()
     written = write_landing(sim, store, seed, defects, horizon_days)
+    as_of = dt.date.fromisoformat(written["last_received_date"])
+    truth = reference_truth(sim, as_of) if with_truth else None
     manifest: dict[str, Any] = {
         "seed": seed,
         "start_date": start.isoformat(),
@@ -35,9 +51,11 @@ def generate(
         "customers_target": customers,
         "defects_enabled": defects,
         "restatement_horizon_days": horizon_days,
+        "fx_weekends": fx_weekends,
+        "as_of": as_of.isoformat(),
         "events": len(sim.events),
         **written,
     }
     manifest["seconds"] = round(time.perf_counter() - t0, 2)
-    write_truth(sim, truth_dir, manifest)
+    write_truth(truth, truth_dir, manifest)
     return manifest

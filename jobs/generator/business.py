@@ -48,6 +48,9 @@ PRICE_BOOK = {
     "GBP": Decimal("0.79"),
     "BRL": Decimal("5.00"),
 }
+MOVE_PROBABILITY = 0.0015  # per customer and day: the customer moves region
+QUICK_CHURN_PROBABILITY = 0.06  # a directly activated customer leaves within weeks
+PRORATION_REFUND_PROBABILITY = 0.3  # an upgrade refunds part of the last payment
 COST_CENTERS = ("infrastructure", "support", "sales", "marketing", "r_and_d", "g_and_a")
 
 
@@ -121,6 +124,24 @@ class Subscription:
     cancel_reason: str | None = None
     reactivation_on: dt.date | None = None
     invoice_id: str | None = None
+    last_event_day: dt.date | None = None
+    quick_cancel_on: dt.date | None = None
+    quick_upgrade_on: dt.date | None = None
+    last_payment: PaymentRecord | None = None
+
+
+@dataclass
+class PaymentRecord:
+    """A succeeded payment as a later refund needs it: date, region, rate and end-of-day plan."""
+
+    subscription_id: str
+    invoice_id: str
+    amount: Decimal
+    currency: str
+    day: dt.date
+    region: str
+    rate: Decimal
+    plan_id: str = ""
 
 
 @dataclass
@@ -135,14 +156,18 @@ class Event:
 
 @dataclass
 class Simulation:
-    """Outputs of a run: events, reference data and ground truth tables."""
+    """Outputs of a run: events, published reference data and the simulation's own truth.
+
+    The truth here is the simulation's state (daily MRR and active subscriptions per region,
+    revenue per region and per plan); movements and churn come from the independent reference
+    implementation (`jobs.generator.reference`) over the emitted events.
+    """
 
     events: list[Event]
     fx_rates: dict[tuple[dt.date, str], Decimal]
     mrr_daily: dict[tuple[dt.date, str], Decimal]
     active_daily: dict[tuple[dt.date, str], int]
     revenue_daily: dict[tuple[dt.date, str], dict[str, Decimal]]
-    movements: dict[tuple[dt.date, str], dict[str, Decimal]]
     revenue_plan_monthly: dict[tuple[dt.date, str], Decimal]
     start: dt.date
     days: int
@@ -151,8 +176,11 @@ class Simulation:
 class BusinessSimulator:
     """Day-by-day SaaS simulation driven by one seeded RNG."""
 
-    def __init__(self, seed: int, start: dt.date, days: int, customers: int) -> None:
+    def __init__(
+        self, seed: int, start: dt.date, days: int, customers: int, fx_weekends: bool = True
+    ) -> None:
         self.rng = random.Random(seed)
+        self.fx_weekends = fx_weekends
         self.start = start
         self.days = days
         self.target_customers = customers
@@ -163,7 +191,9 @@ class BusinessSimulator:
         self.revenue: dict[tuple[dt.date, str], dict[str, Decimal]] = defaultdict(
             lambda: {"gross": Decimal(0), "refunds": Decimal(0), "failed": Decimal(0)}
         )
-        self.refund_queue: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+        self.refund_queue: dict[dt.date, list[tuple[PaymentRecord, Decimal]]] = defaultdict(list)
+        self.today_payments: list[PaymentRecord] = []
+        self.refunds_by_plan: list[tuple[dt.date, PaymentRecord, Decimal]] = []
         # net USD of today's payments per subscription, attributed to the plan held at day end
         self.day_net: dict[str, Decimal] = defaultdict(Decimal)
         self.revenue_plan: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
@@ -178,8 +208,14 @@ class BusinessSimulator:
         return f"{prefix}_{self._ids:07d}"
 
     def rate(self, day: dt.date, currency: str) -> Decimal:
-        """USD per unit of currency on a day."""
-        return Decimal(1) if currency == "USD" else self.fx[(day, currency)]
+        """USD per unit of currency on a day: the latest published rate on or before it."""
+        if currency == "USD":
+            return Decimal(1)
+        for back in range(8):
+            rate = self.fx.get((day - dt.timedelta(days=back), currency))
+            if rate is not None:
+                return rate
+        raise KeyError(f"no {currency} rate within a week of {day}")
 
     def _event_time(self, day: dt.date, offset: str) -> str:
         seconds = self.rng.randint(60, 86_340)
@@ -197,9 +233,10 @@ class BusinessSimulator:
     def _simulate_fx(self) -> None:
         for currency in CURRENCIES:
             rate = FX_START[currency]
-            for i in range(self.days + 400):
+            for i in range(-7, self.days + 400):
                 day = self.start + dt.timedelta(days=i)
-                self.fx[(day, currency)] = rate
+                if self.fx_weekends or day.weekday() < 5:  # real feeds publish no weekend rates
+                    self.fx[(day, currency)] = rate
                 step = Decimal(str(round(self.rng.gauss(0, 0.004), 6)))
                 rate = max(Decimal("0.01"), (rate * (1 + step)).quantize(Decimal("0.000001")))
 
@@ -240,6 +277,10 @@ class BusinessSimulator:
             self._sub_event(sub, day, "trial_started")
         else:
             self._activate(sub, day, "activated")
+            if is_first and self.rng.random() < QUICK_CHURN_PROBABILITY:
+                sub.quick_cancel_on = day + dt.timedelta(days=self.rng.randint(8, 20))
+                if self.rng.random() < 0.5:
+                    sub.quick_upgrade_on = day + dt.timedelta(days=self.rng.randint(2, 7))
 
     def _sub_event(
         self,
@@ -270,6 +311,7 @@ class BusinessSimulator:
             payload["effective_date"] = effective.isoformat()
         if cancel_reason is not None:
             payload["cancel_reason"] = cancel_reason
+        sub.last_event_day = day
         self._emit("subscription", day, payload)
 
     def _set_mrr(self, sub: Subscription, day: dt.date) -> None:
@@ -325,19 +367,28 @@ class BusinessSimulator:
             self.day_net[sub.subscription_id] += paid_usd
             sub.failed_attempts = 0
             sub.retry_on = None
+            record = PaymentRecord(
+                sub.subscription_id,
+                str(payload["invoice_id"]),
+                amount,
+                customer.currency,
+                day,
+                customer.region,
+                rate,
+            )
+            self.today_payments.append(record)
+            sub.last_payment = record
             if self.rng.random() < 0.03:
                 refund_day = day + dt.timedelta(days=self.rng.randint(2, 20))
                 partial = self.rng.random() < 0.4
                 refund_amount = (amount / 2).quantize(Decimal("0.01")) if partial else amount
-                self.refund_queue[refund_day].append(
-                    {"sub": sub, "invoice_id": payload["invoice_id"], "amount": refund_amount}
-                )
+                self.refund_queue[refund_day].append((record, refund_amount))
         self._emit("payment", day, payload)
 
-    def _refund(self, day: dt.date, item: dict[str, Any]) -> None:
-        sub: Subscription = item["sub"]
+    def _refund(self, day: dt.date, original: PaymentRecord, amount: Decimal) -> None:
+        """Refund (part of) a payment: booked on `day` with the original's plan, region, rate."""
+        sub = self.subs[original.subscription_id]
         customer = self.customers[sub.customer_id]
-        amount: Decimal = item["amount"]
         self._emit(
             "payment",
             day,
@@ -348,16 +399,16 @@ class BusinessSimulator:
                 "payment_id": self._next_id("pay"),
                 "customer_id": customer.customer_id,
                 "subscription_id": sub.subscription_id,
-                "invoice_id": item["invoice_id"],
+                "invoice_id": original.invoice_id,
                 "amount": f"{amount:.2f}",
-                "currency": customer.currency,
+                "currency": original.currency,
                 "status": "refunded",
                 "payment_method": "card",
             },
         )
-        refund_usd = to_usd(amount, self.rate(day, customer.currency))
-        self.revenue[(day, customer.region)]["refunds"] += refund_usd
-        self.day_net[sub.subscription_id] -= refund_usd
+        refund_usd = to_usd(amount, original.rate)
+        self.revenue[(day, original.region)]["refunds"] += refund_usd
+        self.refunds_by_plan.append((day, original, refund_usd))
 
     def _cancel(
         self, sub: Subscription, day: dt.date, reason: str, effective: dt.date | None
@@ -403,6 +454,15 @@ class BusinessSimulator:
                 self._activate(sub, day, "reactivated")
             return
         # active
+        if sub.quick_upgrade_on is not None and day >= sub.quick_upgrade_on:
+            sub.quick_upgrade_on = None
+            self._change_plan(sub, day, customer, up=True)
+            return
+        if sub.quick_cancel_on is not None and day >= sub.quick_cancel_on:
+            sub.quick_cancel_on = None
+            self._cancel(sub, day, "voluntary", None)
+            sub.reactivation_on = None
+            return
         if sub.scheduled_cancel is not None:
             if day >= sub.scheduled_cancel:
                 self._apply_cancel(sub, day, sub.cancel_reason or "voluntary")
@@ -464,6 +524,11 @@ class BusinessSimulator:
             action = "downgraded"
         self._set_mrr(sub, day)
         self._sub_event(sub, day, action)
+        last = sub.last_payment
+        if up and last is not None and rng.random() < PRORATION_REFUND_PROBABILITY:
+            refund = (last.amount / 3).quantize(Decimal("0.01"))  # proration of the old plan
+            self.refund_queue[day + dt.timedelta(days=rng.randint(1, 3))].append((last, refund))
+            sub.last_payment = None
 
     def _usage(self, sub: Subscription, day: dt.date, weekday_factor: float) -> None:
         customer = self.customers[sub.customer_id]
@@ -540,14 +605,38 @@ class BusinessSimulator:
             },
         )
 
+    def _move_customer(self, customer: Customer, day: dt.date) -> None:
+        """The customer moves to another region (billing currency unchanged): a `renewed` event
+        of one active subscription carries the new attributes (its MRR re-priced today)."""
+        active = [self.subs[s] for s in customer.subscriptions if self.subs[s].status == "active"]
+        if not active:
+            return
+        region = self.rng.choice([r for r in REGION_WEIGHTS if r != customer.region])
+        country, _currency, offset = self.rng.choice(REGIONS[region])
+        customer.region, customer.country, customer.offset = region, country, offset
+        sub = active[0]
+        self._set_mrr(sub, day)
+        self._sub_event(sub, day, "renewed")
+
+    def _book_day(self, day: dt.date) -> None:
+        """Revenue per plan of the day: payments on the plan held at the day's end, refunds on
+        the plan the refunded payment was booked on."""
+        month = day.replace(day=1)
+        for sub_id, net in self.day_net.items():
+            self.revenue_plan[(month, self.subs[sub_id].plan.plan_id)] += net
+        self.day_net.clear()
+        for record in self.today_payments:
+            record.plan_id = self.subs[record.subscription_id].plan.plan_id
+        self.today_payments.clear()
+        for refund_day, original, refund_usd in self.refunds_by_plan:
+            self.revenue_plan[(refund_day.replace(day=1), original.plan_id)] -= refund_usd
+        self.refunds_by_plan.clear()
+
     def run(self) -> Simulation:
-        """Simulate every day and return events plus ground truth."""
+        """Simulate every day and return events plus the simulation's own truth."""
         self._simulate_fx()
         mrr_daily: dict[tuple[dt.date, str], Decimal] = {}
         active_daily: dict[tuple[dt.date, str], int] = {}
-        movements: dict[tuple[dt.date, str], dict[str, Decimal]] = {}
-        cust_mrr_prev: dict[str, Decimal] = defaultdict(Decimal)
-        ever_paid: set[str] = set()
         # growth: arrivals per day rise linearly; weekdays sell more than weekends
         base_arrivals = self.target_customers / self.days
         for i in range(self.days):
@@ -556,78 +645,37 @@ class BusinessSimulator:
             growth = 0.5 + i / max(1, self.days - 1)
             expected = base_arrivals * growth * weekday_factor
             arrivals = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
+            for customer in list(self.customers.values()):
+                if self.rng.random() < MOVE_PROBABILITY:
+                    self._move_customer(customer, day)
             for sub in list(self.subs.values()):
-                self._step_subscription(sub, day, weekday_factor)
+                if sub.last_event_day != day:  # one change per subscription and day
+                    self._step_subscription(sub, day, weekday_factor)
             for _ in range(arrivals):
                 self._new_customer(day)
-            for item in self.refund_queue.pop(day, []):
-                self._refund(day, item)
+            for original, amount in self.refund_queue.pop(day, []):
+                self._refund(day, original, amount)
             for sub in self.subs.values():
                 if sub.status == "active":
                     self._usage(sub, day, weekday_factor)
             self._costs(day, 1 + i / self.days)
-            # ground truth of the day
-            month = day.replace(day=1)
-            for sub_id, net in self.day_net.items():
-                self.revenue_plan[(month, self.subs[sub_id].plan.plan_id)] += net
-            self.day_net.clear()
+            self._book_day(day)
             region_mrr: dict[str, Decimal] = defaultdict(Decimal)
             region_active: dict[str, int] = defaultdict(int)
-            cust_mrr: dict[str, Decimal] = defaultdict(Decimal)
             for sub in self.subs.values():
                 if sub.status == "active":
                     region = self.customers[sub.customer_id].region
                     region_mrr[region] += sub.mrr_usd
                     region_active[region] += 1
-                    cust_mrr[sub.customer_id] += sub.mrr_usd
             for region in REGION_WEIGHTS:
                 mrr_daily[(day, region)] = region_mrr[region]
                 active_daily[(day, region)] = region_active[region]
-                if (month, region) not in movements:
-                    movements[(month, region)] = {
-                        "opening": sum(
-                            (
-                                v
-                                for c, v in cust_mrr_prev.items()
-                                if self.customers[c].region == region
-                            ),
-                            Decimal(0),
-                        ),
-                        "new": Decimal(0),
-                        "expansion": Decimal(0),
-                        "contraction": Decimal(0),
-                        "churn": Decimal(0),
-                        "reactivation": Decimal(0),
-                    }
-            for cid in set(cust_mrr) | {c for c, v in cust_mrr_prev.items() if v}:
-                prev, cur = cust_mrr_prev.get(cid, Decimal(0)), cust_mrr.get(cid, Decimal(0))
-                if prev == cur:
-                    continue
-                bucket = movements[(month, self.customers[cid].region)]
-                if prev == 0:
-                    bucket["reactivation" if cid in ever_paid else "new"] += cur
-                elif cur == 0:
-                    bucket["churn"] += cur - prev
-                elif cur > prev:
-                    bucket["expansion"] += cur - prev
-                else:
-                    bucket["contraction"] += cur - prev
-                if cur > 0:
-                    ever_paid.add(cid)
-            cust_mrr_prev = defaultdict(Decimal, cust_mrr)
-        for (month, region), bucket in movements.items():
-            last = min(
-                self.start + dt.timedelta(days=self.days - 1),
-                (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1),
-            )
-            bucket["closing"] = mrr_daily[(last, region)]
         return Simulation(
             events=self.events,
             fx_rates=self.fx,
             mrr_daily=mrr_daily,
             active_daily=active_daily,
             revenue_daily=dict(self.revenue),
-            movements=movements,
             revenue_plan_monthly=dict(self.revenue_plan),
             start=self.start,
             days=self.days,

@@ -13,6 +13,8 @@ one rule so the expected quarantine count per rule is exact:
 - ``late_events``: real events received days after their business date but inside the
   restatement horizon (accepted; Gold restates);
 - ``too_late``: usage copies (new event_id) received after the restatement horizon;
+- ``orphan_refunds``: a refund copy (new event, payment and invoice ids) of a payment that
+  was never made (quarantined as ``ref:refunded_payment``);
 - ``malformed_lines``: lines that are not JSON or not UTF-8.
 """
 
@@ -32,7 +34,8 @@ from typing import Any
 
 from bronze.landing import event_key, reference_key
 from bronze.objectstore import ObjectStore
-from jobs.generator.business import PLANS, REGION_WEIGHTS, Simulation
+from jobs.generator.business import PLANS, Simulation
+from jobs.generator.reference import Truth
 
 DEFECT_KINDS = (
     "null_required",
@@ -42,6 +45,7 @@ DEFECT_KINDS = (
     "conflicting_duplicates",
     "late_events",
     "too_late",
+    "orphan_refunds",
     "malformed_lines",
 )
 
@@ -121,6 +125,16 @@ def _with_defects(
         delay = dt.timedelta(days=horizon_days + rng.randint(5, 30))
         extra.append(Line("usage", _dumps(late), events[i].business_date + delay))
         counts["too_late"] += 1
+    for i in pick([p for p in payments if events[p].payload["status"] == "succeeded"], n):
+        orphan = dict(
+            events[i].payload,
+            event_id=new_uuid(),
+            payment_id=f"pay_x{i}",
+            invoice_id=f"inv_x{i}",
+            status="refunded",
+        )
+        extra.append(Line("payment", _dumps(orphan), events[i].business_date))
+        counts["orphan_refunds"] += 1
     lines = [
         Line(e.event_type, _dumps(e.payload), received[i]) for i, e in enumerate(events)
     ] + extra
@@ -167,6 +181,7 @@ def write_landing(
         "lines": len(lines),
         "lines_per_type": dict(per_type),
         "defects": counts,
+        "last_received_date": max(line.received_date for line in lines).isoformat(),
     }
 
 
@@ -193,52 +208,108 @@ def _fx_csv(sim: Simulation) -> bytes:
     return out.getvalue().encode()
 
 
-def write_truth(sim: Simulation, truth_dir: Path, manifest: dict[str, Any]) -> None:
-    """Write the ground-truth CSV files and the manifest (with defect counts)."""
+def write_truth(truth: Truth | None, truth_dir: Path, manifest: dict[str, Any]) -> None:
+    """Write the reference truth (if computed) and the manifest (with defect counts)."""
     truth_dir.mkdir(parents=True, exist_ok=True)
-    regions = sorted(REGION_WEIGHTS)
-    with (truth_dir / "daily_region.csv").open("w", newline="") as handle:
+    if truth is not None:
+        _write_daily(truth, truth_dir / "daily_region.csv")
+        _write_rows(
+            truth_dir / "mrr_movements_monthly.csv",
+            ["month_start_date", "region", *[f"{c}_mrr_usd" for c in MOVEMENT_COLUMNS]],
+            (
+                [month.isoformat(), region, *[f"{bucket[c]:.4f}" for c in MOVEMENT_COLUMNS]]
+                for (month, region), bucket in sorted(truth.movements.items())
+            ),
+        )
+        _write_rows(
+            truth_dir / "churn_monthly.csv",
+            ["month_start_date", "region", *CHURN_COLUMNS],
+            (
+                [month.isoformat(), region, *[_fmt(row[c]) for c in CHURN_COLUMNS]]
+                for (month, region), row in sorted(truth.churn.items())
+            ),
+        )
+        _write_rows(
+            truth_dir / "revenue_plan_monthly.csv",
+            ["month_start_date", "plan_id", "net_revenue_usd"],
+            (
+                [month.isoformat(), plan_id, f"{net:.4f}"]
+                for (month, plan_id), net in sorted(truth.revenue_plan_monthly.items())
+            ),
+        )
+    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+MOVEMENT_COLUMNS = (
+    "opening",
+    "new",
+    "expansion",
+    "contraction",
+    "churn",
+    "reactivation",
+    "transfer",
+    "closing",
+)
+CHURN_COLUMNS = (
+    "opening_customers",
+    "churned_customers",
+    "voluntary_churned_customers",
+    "involuntary_churned_customers",
+    "opening_mrr_usd",
+    "retained_mrr_usd",
+    "cohort_closing_mrr_usd",
+    "logo_churn_rate",
+    "grr",
+    "nrr",
+)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.4f}" if value == value.quantize(Decimal("0.0001")) else str(value)
+    return str(value)
+
+
+def _write_rows(path: Path, header: list[str], rows: Any) -> None:
+    with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _write_daily(truth: Truth, path: Path) -> None:
+    zero = Decimal(0)
+    empty = {"gross": zero, "refunds": zero, "failed": zero}
+    rows = []
+    for (day, region), mrr in sorted(truth.mrr_daily.items()):
+        revenue = truth.revenue_daily.get((day, region), empty)
+        rows.append(
             [
-                "metric_date",
-                "region",
-                "mrr_usd",
-                "active_subscriptions",
-                "gross_revenue_usd",
-                "refunds_usd",
-                "net_revenue_usd",
-                "failed_payments_usd",
+                day.isoformat(),
+                region,
+                f"{mrr:.4f}",
+                truth.active_daily[(day, region)],
+                f"{revenue['gross']:.4f}",
+                f"{revenue['refunds']:.4f}",
+                f"{revenue['gross'] - revenue['refunds']:.4f}",
+                f"{revenue['failed']:.4f}",
+                f"{truth.costs_daily.get((day, region), zero):.4f}",
             ]
         )
-        for i in range(sim.days):
-            day = sim.start + dt.timedelta(days=i)
-            for region in regions:
-                rev = sim.revenue_daily.get((day, region))
-                gross = rev["gross"] if rev else Decimal(0)
-                refunds = rev["refunds"] if rev else Decimal(0)
-                failed = rev["failed"] if rev else Decimal(0)
-                writer.writerow(
-                    [
-                        day.isoformat(),
-                        region,
-                        f"{sim.mrr_daily[(day, region)]:.4f}",
-                        sim.active_daily[(day, region)],
-                        f"{gross:.4f}",
-                        f"{refunds:.4f}",
-                        f"{gross - refunds:.4f}",
-                        f"{failed:.4f}",
-                    ]
-                )
-    with (truth_dir / "mrr_movements_monthly.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        cols = ["opening", "new", "expansion", "contraction", "churn", "reactivation", "closing"]
-        writer.writerow(["month_start_date", "region", *[f"{c}_mrr_usd" for c in cols]])
-        for (month, region), bucket in sorted(sim.movements.items()):
-            writer.writerow([month.isoformat(), region, *[f"{bucket[c]:.4f}" for c in cols]])
-    with (truth_dir / "revenue_plan_monthly.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["month_start_date", "plan_id", "net_revenue_usd"])
-        for (month, plan_id), net in sorted(sim.revenue_plan_monthly.items()):
-            writer.writerow([month.isoformat(), plan_id, f"{net:.4f}"])
-    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    _write_rows(
+        path,
+        [
+            "metric_date",
+            "region",
+            "mrr_usd",
+            "active_subscriptions",
+            "gross_revenue_usd",
+            "refunds_usd",
+            "net_revenue_usd",
+            "failed_payments_usd",
+            "costs_usd",
+        ],
+        rows,
+    )
