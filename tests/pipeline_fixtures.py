@@ -20,18 +20,21 @@ CUSTOMERS = 110
 
 
 @dataclass
-class Lake:
+class GeneratedLake:
     """A generated lake: settings, landing store, ground truth."""
 
     settings: Settings
     store: LocalObjectStore
     truth_dir: Path
     manifest: dict[str, Any]
+    start: dt.date = START
 
 
-def make_lake(root: Path, defects: bool, seed: int) -> Lake:
+def make_lake(
+    root: Path, defects: bool, seed: int, days: int = DAYS, customers: int = CUSTOMERS
+) -> GeneratedLake:
     """Generate a sample business into a fresh lake root."""
-    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 400)
+    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 365 * 30)
     store = LocalObjectStore(settings.landing)
     truth_dir = root / "truth"
     generate(
@@ -39,28 +42,28 @@ def make_lake(root: Path, defects: bool, seed: int) -> Lake:
         truth_dir,
         seed=seed,
         start=START,
-        days=DAYS,
-        customers=CUSTOMERS,
+        days=days,
+        customers=customers,
         defects=defects,
         horizon_days=settings.restatement_horizon_days,
     )
     manifest = json.loads((truth_dir / "manifest.json").read_text())
-    return Lake(settings, store, truth_dir, manifest)
+    return GeneratedLake(settings, store, truth_dir, manifest, START)
 
 
 @pytest.fixture(scope="session")
-def dirty_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def dirty_lake(tmp_path_factory: pytest.TempPathFactory) -> GeneratedLake:
     """Generated with --defects (landing only)."""
     return make_lake(tmp_path_factory.mktemp("dirty-lake"), defects=True, seed=11)
 
 
 @pytest.fixture(scope="session")
-def clean_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def clean_lake(tmp_path_factory: pytest.TempPathFactory) -> GeneratedLake:
     """Generated without defects (landing only)."""
     return make_lake(tmp_path_factory.mktemp("clean-lake"), defects=False, seed=5)
 
 
-def run_pipeline(spark: Any, lake: Lake, until: dt.date | None = None) -> dict[str, Any]:
+def run_pipeline(spark: Any, lake: GeneratedLake, until: dt.date | None = None) -> dict[str, Any]:
     """Bronze, Silver and Gold for the objects received up to `until` (all if None)."""
     from jobs.bronze_job import run_bronze
     from jobs.gold_job import run_gold
@@ -72,7 +75,7 @@ def run_pipeline(spark: Any, lake: Lake, until: dt.date | None = None) -> dict[s
     return {"bronze": bronze, "silver": silver, "gold": gold}
 
 
-def first_late_business_date(lake: Lake) -> dt.date:
+def first_late_business_date(lake: GeneratedLake) -> dt.date:
     """Business date of the earliest event received 6 to 20 days late (a true late event)."""
     from bronze.landing import parse_event_key
 
@@ -94,7 +97,7 @@ def first_late_business_date(lake: Lake) -> dt.date:
 
 
 @pytest.fixture(scope="session")
-def dirty_pipeline(spark: Any, dirty_lake: Lake) -> dict[str, Any]:
+def dirty_pipeline(spark: Any, dirty_lake: GeneratedLake) -> dict[str, Any]:
     """The pipeline over the dirty lake in two arrival stages; a late event crosses them."""
     stage_end = first_late_business_date(dirty_lake) + dt.timedelta(days=1)
     first = run_pipeline(spark, dirty_lake, until=stage_end)
@@ -109,6 +112,6 @@ def dirty_silver(dirty_pipeline: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def clean_pipeline(spark: Any, clean_lake: Lake) -> dict[str, Any]:
+def clean_pipeline(spark: Any, clean_lake: GeneratedLake) -> dict[str, Any]:
     """The whole pipeline over the clean lake in one run."""
     return run_pipeline(spark, clean_lake)

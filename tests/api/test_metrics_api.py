@@ -18,7 +18,7 @@ from api.app import create_app
 from api.metrics_deps import MetricsService
 from api.trino_client import API_SESSION_PROPERTIES, TrinoMetricsStore
 from conf.settings import Settings
-from gold import schemas
+from tests.catalog_schemas import spark_schema
 from tests.integration.test_trino_lake import served_lake, trino_server  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.trino]
@@ -104,7 +104,8 @@ def test_movements_equal_spark_and_add_up(
     served_lake: dict[str, str],  # noqa: F811
 ) -> None:
     body = _get(client, "/v1/metrics/mrr/movements", start="2026-01-15", end="2026-03-31")
-    money = [f.name for f in schemas.MRR_MOVEMENTS_MONTHLY.fields if f.name.endswith("_usd")]
+    fields = spark_schema("gold.mrr_movements_monthly").fields
+    money = [f.name for f in fields if f.name.endswith("_usd")]
     expected = (
         _delta(spark, served_lake, "gold.mrr_movements_monthly")
         .groupBy("month_start_date")
@@ -240,7 +241,8 @@ def test_cache_hits_until_a_table_version_changes(
     assert first["data"] == [] and second["provenance"]["cached"] is True
     version = second["provenance"]["tables"]["gold.mrr_daily"]
     row = (dt.date(2025, 6, 15), "LATAM", "basic", "smb", Decimal("99.9800"), 2, 2)
-    spark.createDataFrame([row], schemas.MRR_DAILY).write.format("delta").mode("append").save(
+    mrr_schema = spark_schema("gold.mrr_daily")
+    spark.createDataFrame([row], mrr_schema).write.format("delta").mode("append").save(
         served_lake["gold.mrr_daily"]
     )
     third = _get(client, "/v1/metrics/mrr", **params)

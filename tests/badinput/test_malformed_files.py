@@ -21,9 +21,9 @@ from pyspark.sql import functions as F
 
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
-from jobs import delta_io
-from jobs.bronze_job import bronze_path, run_bronze
+from jobs.bronze_job import run_bronze
 from jobs.ingest import ingest_file
+from jobs.lake import Lake
 from jobs.silver_job import run_silver
 
 pytestmark = [pytest.mark.badinput, pytest.mark.integration]
@@ -108,14 +108,14 @@ def test_malformed_files_are_quarantined_with_reasons_and_nothing_is_lost(
     bronze = run_bronze(spark, settings, store=store)
     silver = run_silver(spark, settings, store=store, raise_on_critical=False)
 
-    bronze_df = delta_io.read_delta(spark, bronze_path(settings))
+    bronze_df = Lake(spark, settings).read("bronze.events")
     per_key = {r[0]: r[1] for r in bronze_df.groupBy("source_object_key").count().collect()}
     for name, (_, lines) in write_files(tmp_path / "expected").items():
         assert per_key[keys[name]] == lines, f"{name}: Bronze holds a different number of lines"
     assert bronze["rows"] == sum(per_key.values())
 
-    valid_df = delta_io.read_delta(spark, settings.table_path("silver", "usage"))
-    quarantine_df = delta_io.read_delta(spark, settings.table_path("silver", "quarantine"))
+    valid_df = Lake(spark, settings).read("silver.usage")
+    quarantine_df = Lake(spark, settings).read("silver.quarantine")
     valid = {r[0]: r[1] for r in valid_df.groupBy("source_object_key").count().collect()}
     reasons: dict[str, list[str]] = {}
     for row in quarantine_df.select("source_object_key", "reason", "failed_rules").collect():
@@ -144,7 +144,8 @@ def test_malformed_files_are_quarantined_with_reasons_and_nothing_is_lost(
     total_quarantined = quarantine_df.count()
     assert total_bronze == valid_df.count() + total_quarantined + duplicates
     drift = (
-        delta_io.read_delta(spark, settings.table_path("ops", "dq_results"))
+        Lake(spark, settings)
+        .read("ops.dq_results")
         .filter(
             (F.col("table_name") == "usage") & (F.col("rule_name") == "schema_drift:unknown_fields")
         )

@@ -15,14 +15,14 @@ from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
 from jobs.generator import generate
 from tests.integration.conftest import disposable_s3_server  # noqa: F401  (shared fixture)
-from tests.pipeline_fixtures import Lake
+from tests.pipeline_fixtures import GeneratedLake
 
 START = dt.date(2024, 1, 1)
 DAYS = 21
 CUSTOMERS = 12
 
 
-def tiny_lake(root: Path, seed: int = 3) -> Lake:
+def tiny_lake(root: Path, seed: int = 3) -> GeneratedLake:
     """A small generated business (landing only)."""
     settings = Settings(lake_root=str(root), freshness_max_hours=24 * 10_000)
     store = LocalObjectStore(settings.landing)
@@ -35,11 +35,11 @@ def tiny_lake(root: Path, seed: int = 3) -> Lake:
         customers=CUSTOMERS,
         horizon_days=settings.restatement_horizon_days,
     )
-    return Lake(settings, store, root / "truth", manifest)
+    return GeneratedLake(settings, store, root / "truth", manifest)
 
 
 @pytest.fixture(scope="session")
-def silver_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def silver_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> GeneratedLake:
     """A tiny lake with Bronze and Silver built (no Gold yet)."""
     from jobs.bronze_job import run_bronze
     from jobs.silver_job import run_silver
@@ -50,11 +50,13 @@ def silver_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     return lake
 
 
-def copy_lake(lake: Lake, root: Path) -> Lake:
+def copy_lake(lake: GeneratedLake, root: Path) -> GeneratedLake:
     """An independent copy of a lake (Delta logs hold relative file paths)."""
     shutil.copytree(lake.settings.lake_root, root)
     settings = Settings(lake_root=str(root), freshness_max_hours=24 * 10_000)
-    return Lake(settings, LocalObjectStore(settings.landing), root / "truth", lake.manifest)
+    return GeneratedLake(
+        settings, LocalObjectStore(settings.landing), root / "truth", lake.manifest
+    )
 
 
 def gold_checksums(spark: SparkSession, settings: Settings) -> dict[str, Any]:

@@ -14,16 +14,16 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
 from jobs.gold_job import run_gold
+from jobs.lake import Lake
 from tests.fault.conftest import copy_lake
-from tests.pipeline_fixtures import Lake
+from tests.pipeline_fixtures import GeneratedLake
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 
 def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
-    spark: SparkSession, silver_lake: Lake, tmp_path: Path
+    spark: SparkSession, silver_lake: GeneratedLake, tmp_path: Path
 ) -> None:
     """run_gold raises, no Gold table exists, Silver is untouched, the run is logged failed."""
     lake = copy_lake(silver_lake, tmp_path / "lake")
@@ -31,8 +31,7 @@ def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
     gold_dir = Path(settings.table_path("gold", ""))
     assert not gold_dir.exists()
     gold_dir.write_text("not a directory\n")
-    silver_path = settings.table_path("silver", "subscription")
-    silver_version = delta_io.table_version(spark, silver_path)
+    silver_version = Lake(spark, settings).version("silver.subscription")
 
     with pytest.raises(Exception) as failure:
         run_gold(spark, settings, raise_on_critical=False)
@@ -41,9 +40,10 @@ def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
     assert "gold" in message and any(h in message.lower() for h in hints), message[:2000]
 
     assert gold_dir.is_file() and gold_dir.read_text() == "not a directory\n"
-    assert delta_io.table_version(spark, silver_path) == silver_version
+    assert Lake(spark, settings).version("silver.subscription") == silver_version
     runs = (
-        delta_io.read_delta(spark, settings.table_path("ops", "pipeline_runs"))
+        Lake(spark, settings)
+        .read("ops.pipeline_runs")
         .filter(F.col("job_name") == "gold")
         .collect()
     )
@@ -53,6 +53,4 @@ def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
     # after the disk is fixed, a rerun builds Gold whole
     gold_dir.unlink()
     result = run_gold(spark, settings, raise_on_critical=False)
-    assert result["range_start"] and delta_io.table_exists(
-        spark, settings.table_path("gold", "mrr_daily")
-    )
+    assert result["range_start"] and Lake(spark, settings).exists("gold.mrr_daily")

@@ -13,9 +13,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
-from jobs import delta_io
 from jobs.bronze_job import run_bronze
 from jobs.gold_job import run_gold
+from jobs.lake import Lake
 from jobs.silver_job import run_silver
 from tests.fault.conftest import gold_checksums, tiny_lake
 from tests.process_kill import kill_at_commit
@@ -51,7 +51,7 @@ def _kill_after_commit(lake_root: Path, module: str, commit: Path, log_path: Pat
 
 
 def _silver_table(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
-    df = delta_io.read_delta(spark, settings.table_path("silver", table))
+    df = Lake(spark, settings).read(f"silver.{table}")
     return df.drop(*[c for c in RUN_COLUMNS if c in df.columns])
 
 

@@ -14,7 +14,7 @@ from forecasting.series import (
     with_filled_gaps,
     with_revenue_series,
 )
-from gold.schemas import MRR_DAILY
+from tests.catalog_schemas import spark_schema
 
 D1, D2, D3 = dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 3)
 SERIES_SCHEMA = (
@@ -65,7 +65,7 @@ def test_active_subscriptions_carry_the_last_count_forward(spark: SparkSession) 
             (D1, "EMEA", "pro", "enterprise", Decimal("98.0000"), 2, 1),
             (D3, "EMEA", "pro", "smb", Decimal("539.0000"), 11, 9),
         ],
-        MRR_DAILY,
+        spark_schema("gold.mrr_daily"),
     )
     actual_df = mrr_df.transform(with_active_subscriptions_series).where("level = 'region'")
     expected_df = spark.createDataFrame(

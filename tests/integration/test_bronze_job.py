@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from bronze.landing import event_key
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
-from jobs import delta_io
-from jobs.bronze_job import bronze_path, run_bronze
+from jobs.bronze_job import run_bronze
+from jobs.lake import Lake
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def test_objects_are_picked_up_exactly_once(
     )
     third = run_bronze(spark, settings, store=store)
     assert (third["objects"], third["rows"], third["parse_errors"]) == (1, 2, 1)
-    df = delta_io.read_delta(spark, bronze_path(settings))
+    df = Lake(spark, settings).read("bronze.events")
     assert df.count() == 4
     errors = {r["parse_error"] for r in df.filter("is_parse_error").collect()}
     assert errors == {"invalid_json", "invalid_utf8"}
@@ -74,10 +74,11 @@ def test_bronze_is_append_only(
     settings, store = lake
     store.put_if_absent(event_key("usage", T0, "api", "x1"), GOOD)
     run_bronze(spark, settings, store=store)
-    props = spark.sql(f"SHOW TBLPROPERTIES delta.`{bronze_path(settings)}`").collect()
+    bronze = Lake(spark, settings).path("bronze.events")
+    props = spark.sql(f"SHOW TBLPROPERTIES delta.`{bronze}`").collect()
     assert {r["key"]: r["value"] for r in props}["delta.appendOnly"] == "true"
     with pytest.raises(Exception, match=r"(?i)append"):
-        spark.sql(f"DELETE FROM delta.`{bronze_path(settings)}`")
+        spark.sql(f"DELETE FROM delta.`{Lake(spark, settings).path('bronze.events')}`")
 
 
 def test_csv_and_parquet_objects(
@@ -101,7 +102,5 @@ def test_csv_and_parquet_objects(
     store.put_if_absent(event_key("usage", T0, "batch", "p1", "parquet"), pq.read_bytes())
     result = run_bronze(spark, settings, store=store)
     assert (result["rows"], result["parse_errors"]) == (2, 0)
-    ids = {
-        r[0] for r in delta_io.read_delta(spark, bronze_path(settings)).select("event_id").collect()
-    }
+    ids = {r[0] for r in Lake(spark, settings).read("bronze.events").select("event_id").collect()}
     assert ids == {"22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"}

@@ -16,9 +16,9 @@ from pyspark.sql import functions as F
 
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
-from jobs import delta_io
-from jobs.bronze_job import bronze_path, run_bronze
+from jobs.bronze_job import run_bronze
 from jobs.generator import generate
+from jobs.lake import Lake
 from tests.process_kill import kill_at_commit
 
 pytestmark = pytest.mark.integration
@@ -75,8 +75,7 @@ def test_bronze_killed_after_first_commit_recovers_exactly(
     kill_at_commit(proc, first_commit, log_path, START_TIMEOUT_S)
 
     settings = Settings(lake_root=str(killed_root))
-    path = bronze_path(settings)
-    partial = delta_io.read_delta(spark, path)
+    partial = Lake(spark, settings).read("bronze.events")
     partial_objects = partial.select("source_object_key").distinct().count()
     assert 0 < partial_objects < len(keys), "the kill must land between chunk commits"
 
@@ -95,8 +94,8 @@ def test_bronze_killed_after_first_commit_recovers_exactly(
     clean_settings = Settings(lake_root=str(clean_root))
     run_bronze(spark, clean_settings, store=LocalObjectStore(clean_root / "landing"))
 
-    recovered = _compared(delta_io.read_delta(spark, path)).cache()
-    clean = _compared(delta_io.read_delta(spark, bronze_path(clean_settings))).cache()
+    recovered = _compared(Lake(spark, settings).read("bronze.events")).cache()
+    clean = _compared(Lake(spark, clean_settings).read("bronze.events")).cache()
     assert recovered.count() == clean.count() > 0
     assert recovered.exceptAll(clean).count() == 0
     assert clean.exceptAll(recovered).count() == 0
@@ -108,7 +107,8 @@ def test_bronze_killed_after_first_commit_recovers_exactly(
     assert landed == set(keys)
     # the rerun appended exactly the objects the killed run had not committed
     per_batch = (
-        delta_io.read_delta(spark, path)
+        Lake(spark, settings)
+        .read("bronze.events")
         .groupBy("source_object_key")
         .agg(F.countDistinct("batch_id").alias("batches"))
         .filter("batches > 1")

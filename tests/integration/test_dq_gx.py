@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 
 from conf.settings import Settings
 from jobs.dq_gx import data_docs_index, gx_context, gx_root, run_gx
+from silver.dq import DQResult
 from tests.integration.conftest import S3Server
 
 pytestmark = pytest.mark.integration
@@ -72,7 +73,7 @@ def test_failing_expectation_becomes_a_failed_dq_result(
         "4",
     )
     details = json.loads(metric.details or "{}")
-    assert details["source_rule"] == "accepted_values:metric"
+    assert details["source_rule"] == "accepted:metric"
     assert details["data_docs"].startswith("file://")
 
     root = Path(gx_root(settings))
@@ -88,6 +89,21 @@ def test_failing_expectation_becomes_a_failed_dq_result(
     page = Path(details["data_docs"].removeprefix("file://"))
     assert page.exists() and "active_seats" in page.read_text()
     assert (root / "data_docs" / "expectations" / "silver" / "usage.html").exists()
+
+
+def test_small_batches_validate_in_pandas_with_the_same_results(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    settings = Settings(lake_root=str(tmp_path / "lake"))
+    df = spark.createDataFrame(_usage_rows(), USAGE_SCHEMA)
+    on_spark = run_gx(df, "usage", settings, run_id="silver-spark")
+    in_pandas = run_gx(df, "usage", settings, run_id="silver-pandas", rows=4)
+
+    def summary(results: list[DQResult]) -> dict[str, tuple[object, ...]]:
+        return {r.rule_name: (r.status, r.rows_checked, r.failed_rows) for r in results}
+
+    assert summary(in_pandas) == summary(on_spark)
+    assert summary(in_pandas)["gx:expect_column_values_to_be_in_set:metric"] == ("failed", 4, 1)
 
 
 def test_context_is_created_once_and_a_missing_column_fails_the_check(

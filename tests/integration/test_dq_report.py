@@ -10,11 +10,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from conf.settings import Settings, get_settings
-from jobs import delta_io
 from jobs.cli import main
 from jobs.dq_report import build_report
-from jobs.observability import PIPELINE_RUNS_SCHEMA
-from silver.dq import DQ_RESULTS_SCHEMA, DQResult
+from jobs.lake import Lake
+from silver.dq import DQResult
 
 pytestmark = pytest.mark.integration
 
@@ -103,9 +102,8 @@ def lake(spark: SparkSession, tmp_path: Path) -> Settings:
             failed_rows=0,
         ).as_row(NEW),
     ]
-    delta_io.append(
-        spark.createDataFrame(rows, DQ_RESULTS_SCHEMA), settings.table_path("ops", "dq_results")
-    )
+    io = Lake(spark, settings)
+    io.append("ops.dq_results", spark.createDataFrame(rows, io.schema("ops.dq_results")))
     started = (T0 + dt.timedelta(hours=2)).replace(tzinfo=None)
     run = (
         NEW,
@@ -121,10 +119,7 @@ def lake(spark: SparkSession, tmp_path: Path) -> Settings:
         "DQCriticalFailure: freshness",
         None,
     )
-    delta_io.append(
-        spark.createDataFrame([run], PIPELINE_RUNS_SCHEMA),
-        settings.table_path("ops", "pipeline_runs"),
-    )
+    io.append("ops.pipeline_runs", spark.createDataFrame([run], io.schema("ops.pipeline_runs")))
     return settings
 
 

@@ -13,8 +13,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import Settings
-from gold.schemas import MRR_DAILY
 from jobs.forecast_job import main, register, run_forecast
+from tests.catalog_schemas import spark_schema
 from tests.forecasting.synthetic import mrr_rows, revenue_rows
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,8 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Setti
     spark.createDataFrame(revenue_rows(START, DAYS), REVENUE_SCHEMA).write.format("delta").save(
         settings.table_path("gold", "revenue_daily")
     )
-    spark.createDataFrame(mrr_rows(START, DAYS), MRR_DAILY).write.format("delta").save(
+    mrr_schema = spark_schema("gold.mrr_daily")
+    spark.createDataFrame(mrr_rows(START, DAYS), mrr_schema).write.format("delta").save(
         settings.table_path("gold", "mrr_daily")
     )
     return settings

@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 from bronze.landing import parse_event_key, reference_key
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
-from jobs import delta_io
 from jobs.generator import generate
+from jobs.lake import Lake
 from jobs.quarantine_replay import (
     Correction,
     ReplayRejected,
@@ -25,13 +25,13 @@ from jobs.quarantine_replay import (
     replay_status,
     request_replay,
 )
-from tests.pipeline_fixtures import Lake, run_pipeline
+from tests.pipeline_fixtures import GeneratedLake, run_pipeline
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def lake(tmp_path_factory: pytest.TempPathFactory) -> GeneratedLake:
     """A tiny defects lake of this module only."""
     root = tmp_path_factory.mktemp("replay-lake")
     settings = Settings(lake_root=str(root), freshness_max_hours=24 * 400)
@@ -46,14 +46,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
         defects=True,
         horizon_days=settings.restatement_horizon_days,
     )
-    return Lake(settings, store, root / "truth", manifest)
+    return GeneratedLake(settings, store, root / "truth", manifest)
 
 
-def _table(spark: SparkSession, lake: Lake, layer: Any, name: str) -> Any:
-    return delta_io.read_delta(spark, lake.settings.table_path(layer, name))
+def _table(spark: SparkSession, lake: GeneratedLake, layer: Any, name: str) -> Any:
+    return Lake(spark, lake.settings).read(f"{layer}.{name}")  # type: ignore[arg-type]
 
 
-def _quarantined(spark: SparkSession, lake: Lake, rule: str) -> list[Any]:
+def _quarantined(spark: SparkSession, lake: GeneratedLake, rule: str) -> list[Any]:
     return (
         _table(spark, lake, "silver", "quarantine")
         .filter(F.array_contains("failed_rules", rule))
@@ -62,13 +62,13 @@ def _quarantined(spark: SparkSession, lake: Lake, rule: str) -> list[Any]:
     )
 
 
-def _gold_payments(spark: SparkSession, lake: Lake) -> tuple[int, Decimal]:
+def _gold_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, Decimal]:
     row = _table(spark, lake, "gold", "revenue_daily").agg(F.sum("payments"), F.sum("net_usd"))
     first = row.first()
     return int(first[0]), first[1]
 
 
-def _silver_payments(spark: SparkSession, lake: Lake) -> tuple[int, Decimal]:
+def _silver_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, Decimal]:
     df = _table(spark, lake, "silver", "payment")
     net = F.when(F.col("status") == "succeeded", F.col("amount_usd")).when(
         F.col("status") == "refunded", -F.col("amount_usd")
@@ -78,7 +78,7 @@ def _silver_payments(spark: SparkSession, lake: Lake) -> tuple[int, Decimal]:
 
 
 def test_corrections_are_replayed_once_and_audited(
-    spark: SparkSession, lake: Lake, tmp_path: Path
+    spark: SparkSession, lake: GeneratedLake, tmp_path: Path
 ) -> None:
     settings = lake.settings
     run_pipeline(spark, lake)

@@ -1,4 +1,4 @@
-"""Replay and rebuild on the staged dirty lake (runs last: it rewrites that lake's tables).
+"""Rebuild and replay on their own staged lake (destructive: nothing else reads this lake).
 
 - A full rebuild of Gold gives exactly the tables the incremental sequence produced.
 - `replay(bronze_version=N)` rebuilds Silver and Gold from Bronze as of version N (Delta time
@@ -14,37 +14,48 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
+from conf.catalog import TableName
 from jobs.gold_job import run_gold
+from jobs.lake import Lake
 from jobs.pipeline import replay
-from tests.pipeline_fixtures import Lake
+from tests.pipeline_fixtures import GeneratedLake, first_late_business_date, make_lake, run_pipeline
 
 pytestmark = pytest.mark.integration
 
-GOLD_TABLES = (
-    "dim_customer",
-    "dim_plan",
-    "dim_region",
-    "subscriptions_snapshot",
-    "revenue_daily",
-    "costs_daily",
-    "usage_daily",
-    "mrr_daily",
-    "revenue_region_daily",
-    "mrr_movements_monthly",
-    "churn_monthly",
-    "cohort_retention",
+GOLD_TABLES: tuple[TableName, ...] = (
+    "gold.dim_customer",
+    "gold.dim_plan",
+    "gold.dim_region",
+    "gold.subscriptions_snapshot",
+    "gold.revenue_daily",
+    "gold.costs_daily",
+    "gold.usage_daily",
+    "gold.mrr_daily",
+    "gold.revenue_region_daily",
+    "gold.mrr_movements_monthly",
+    "gold.churn_monthly",
+    "gold.cohort_retention",
 )
 
 
-def _versions(
-    spark: SparkSession, lake: Lake, layer: str, tables: tuple[str, ...]
-) -> dict[str, int]:
+@pytest.fixture(scope="module")
+def staged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A dirty lake run in two arrival stages (a late event crosses them)."""
+    lake = make_lake(
+        tmp_path_factory.mktemp("replay-lake"), defects=True, seed=29, days=45, customers=40
+    )
+    stage_end = first_late_business_date(lake) + dt.timedelta(days=1)
+    run_pipeline(spark, lake, until=stage_end)
+    run_pipeline(spark, lake)
+    return {"lake": lake, "stage_end": stage_end}
+
+
+def _versions(lake: Lake, names: tuple[TableName, ...]) -> dict[TableName, int]:
     out = {}
-    for table in tables:
-        version = delta_io.table_version(spark, lake.settings.table_path(layer, table))  # type: ignore[arg-type]
-        assert version is not None
-        out[table] = version
+    for name in names:
+        version = lake.version(name)
+        assert version is not None, name
+        out[name] = version
     return out
 
 
@@ -53,42 +64,39 @@ def _same(a: DataFrame, b: DataFrame) -> bool:
 
 
 def test_full_rebuild_equals_incremental_sequence(
-    spark: SparkSession, dirty_lake: Lake, dirty_pipeline: dict[str, Any]
+    spark: SparkSession, staged: dict[str, Any]
 ) -> None:
-    before = _versions(spark, dirty_lake, "gold", GOLD_TABLES)
-    run_gold(spark, dirty_lake.settings, full=True)
-    for table, version in before.items():
-        path = dirty_lake.settings.table_path("gold", table)
-        old = delta_io.read_delta(spark, path, version)
-        new = delta_io.read_delta(spark, path)
-        assert _same(old, new), table
+    generated: GeneratedLake = staged["lake"]
+    io = Lake(spark, generated.settings)
+    before = _versions(io, GOLD_TABLES)
+    run_gold(spark, generated.settings, full=True)
+    for name, version in before.items():
+        assert _same(io.read(name, version), io.read(name)), name
 
 
-def test_replay_from_a_bronze_version(
-    spark: SparkSession, dirty_lake: Lake, dirty_pipeline: dict[str, Any]
-) -> None:
-    settings = dirty_lake.settings
-    bronze = settings.table_path("bronze", "events")
-    latest = delta_io.table_version(spark, bronze)
+def test_replay_from_a_bronze_version(spark: SparkSession, staged: dict[str, Any]) -> None:
+    generated: GeneratedLake = staged["lake"]
+    settings = generated.settings
+    io = Lake(spark, settings)
+    latest = io.version("bronze.events")
     assert latest is not None and latest >= 2
-    silver_before = _versions(spark, dirty_lake, "silver", ("payment", "quarantine"))
-    stage_end: dt.date = dirty_pipeline["stage_end"]
+    silver_before = _versions(io, ("silver.payment", "silver.quarantine"))
+    stage_end: dt.date = staged["stage_end"]
 
     replay(spark, settings, bronze_version=1)  # Bronze after the first arrival stage only
-    mrr = delta_io.read_delta(spark, settings.table_path("gold", "mrr_daily"))
+    mrr = io.read("gold.mrr_daily")
     assert mrr.agg(F.max("metric_date")).first()[0] <= stage_end  # type: ignore[index]
-    stage_one_rows = delta_io.read_delta(spark, bronze, 1).filter("event_type = 'payment'")
-    payments = delta_io.read_delta(spark, settings.table_path("silver", "payment"))
+    stage_one_rows = io.read("bronze.events", 1).filter("event_type = 'payment'")
+    payments = io.read("silver.payment")
     assert payments.count() < stage_one_rows.count() + 1
     assert payments.filter(F.col("received_date") > F.lit(stage_end)).isEmpty()
 
     replay(spark, settings, bronze_version=latest)  # back to everything
-    for table, version in silver_before.items():
-        path = settings.table_path("silver", table)
+    for name, version in silver_before.items():
         keep = [
             c
-            for c in delta_io.read_delta(spark, path).columns
+            for c in io.read(name).columns
             if c not in ("silver_run_id", "processed_at", "quarantined_at")
         ]
-        old = delta_io.read_delta(spark, path, version).select(*keep)
-        assert _same(old, delta_io.read_delta(spark, path).select(*keep)), table
+        old = io.read(name, version).select(*keep)
+        assert _same(old, io.read(name).select(*keep)), name

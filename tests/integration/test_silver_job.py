@@ -8,19 +8,19 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import delta_io
-from tests.pipeline_fixtures import Lake
+from jobs.lake import Lake
+from tests.pipeline_fixtures import GeneratedLake
 
 pytestmark = pytest.mark.integration
 
 
-def _quarantine_by_reason(spark: SparkSession, lake: Lake) -> dict[str, int]:
-    df = delta_io.read_delta(spark, lake.settings.table_path("silver", "quarantine"))
+def _quarantine_by_reason(spark: SparkSession, lake: GeneratedLake) -> dict[str, int]:
+    df = Lake(spark, lake.settings).read("silver.quarantine")
     return {r[0]: int(r[1]) for r in df.groupBy("reason").count().collect()}
 
 
 def test_each_defect_kind_is_counted_exactly(
-    spark: SparkSession, dirty_lake: Lake, dirty_silver: dict[str, Any]
+    spark: SparkSession, dirty_lake: GeneratedLake, dirty_silver: dict[str, Any]
 ) -> None:
     defects = dirty_lake.manifest["defects"]
     reasons = _quarantine_by_reason(spark, dirty_lake)
@@ -32,6 +32,7 @@ def test_each_defect_kind_is_counted_exactly(
         "ref:plans": defects["unknown_plan"],
         "conflicting_duplicate": defects["conflicting_duplicates"],
         "too_late": defects["too_late"],
+        "ref:refunded_payment": defects["orphan_refunds"],
     }
     runs = [dirty_silver["first"], dirty_silver["second"]]
     types = ("subscription", "payment", "usage", "operational_cost")
@@ -40,34 +41,33 @@ def test_each_defect_kind_is_counted_exactly(
 
 
 def test_valid_rows_are_the_generated_events(
-    spark: SparkSession, dirty_lake: Lake, dirty_silver: dict[str, Any]
+    spark: SparkSession, dirty_lake: GeneratedLake, dirty_silver: dict[str, Any]
 ) -> None:
     per_type = dirty_lake.manifest["lines_per_type"]
     defects = dirty_lake.manifest["defects"]
     counts = {
-        t: delta_io.read_delta(spark, dirty_lake.settings.table_path("silver", t)).count()
-        for t in per_type
+        t: Lake(spark, dirty_lake.settings).read(f"silver.{t}").count() for t in per_type
     }
     assert sum(counts.values()) == dirty_lake.manifest["events"]
-    bronze = delta_io.read_delta(spark, dirty_lake.settings.table_path("bronze", "events"))
+    bronze = Lake(spark, dirty_lake.settings).read("bronze.events")
     assert bronze.count() == dirty_lake.manifest["lines"]
     assert bronze.filter("is_parse_error").count() == defects["malformed_lines"]
-    payments = delta_io.read_delta(spark, dirty_lake.settings.table_path("silver", "payment"))
-    assert payments.filter(F.col("amount_usd").isNull()).count() == 0
-    assert dict(payments.dtypes)["amount_usd"] == "decimal(18,4)"
+    payments = Lake(spark, dirty_lake.settings).read("silver.payment")
+    assert dict(payments.dtypes)["amount"] == "decimal(18,4)"
+    assert payments.filter(F.col("books_date") != F.col("event_date")).isEmpty()
     assert payments.select("event_id").distinct().count() == payments.count()
 
 
 def test_dq_results_and_runs_are_recorded(
-    spark: SparkSession, dirty_lake: Lake, dirty_silver: dict[str, Any]
+    spark: SparkSession, dirty_lake: GeneratedLake, dirty_silver: dict[str, Any]
 ) -> None:
-    dq = delta_io.read_delta(spark, dirty_lake.settings.table_path("ops", "dq_results"))
+    dq = Lake(spark, dirty_lake.settings).read("ops.dq_results")
     failed = {
         r["rule_name"]: r["failed_rows"]
         for r in dq.filter("table_name = 'payment' AND check_kind = 'row_rule'").collect()
         if r["failed_rows"]
     }
     assert failed["range:amount"] + 0 >= 1
-    runs = delta_io.read_delta(spark, dirty_lake.settings.table_path("ops", "pipeline_runs"))
+    runs = Lake(spark, dirty_lake.settings).read("ops.pipeline_runs")
     assert {r["job_name"] for r in runs.collect()} >= {"bronze", "silver"}
     assert not dirty_silver["second"]["critical_failures"]

@@ -1,8 +1,8 @@
 """A real local Trino over a tiny Gold/ops lake built with Spark (fixtures shared by the serving
 tests, which import them) and the checks that the lake is registered.
 
-The tiny inline dataset stands in for the Gold pipeline until it lands; it follows
-`gold.schemas` exactly, so the lead can swap in generated data without touching the tests.
+The tiny inline dataset follows the table catalog's schemas exactly (`tests/catalog_schemas.py`);
+`tests/integration/test_trino_zz_generated.py` serves a lake the real pipeline built.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from conf.settings import Settings
-from gold import schemas
 from jobs import trino
-from jobs.observability import PIPELINE_RUNS_SCHEMA
-from silver.dq import DQ_RESULTS_SCHEMA
+from tests.catalog_schemas import spark_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.trino]
 
@@ -95,8 +93,9 @@ def _movement_rows() -> list[tuple[Any, ...]]:
         for m, month in enumerate(MONTHS):
             new, exp = D("1200.5000") + 10 * m, D("300.2500")
             con, churn, react = D("-150.1250"), D("-400.0000") - 5 * r, D("50.0000")
-            closing = opening + new + exp + con + churn + react
-            rows.append((month, region, opening, new, exp, con, churn, react, closing))
+            transfer = D("25.0000") * (1 - r)  # +25 NA, 0 EMEA, -25 APAC: zero in total
+            closing = opening + new + exp + con + churn + react + transfer
+            rows.append((month, region, opening, new, exp, con, churn, react, transfer, closing))
             opening = closing
     return rows
 
@@ -107,10 +106,14 @@ def _churn_rows() -> list[tuple[Any, ...]]:
         for m, month in enumerate(MONTHS):
             opening, churned = 100 + 10 * r + m, 3 + r + m
             vol = churned - 1
-            rate = churned / opening
+            open_mrr = D("10000.0000") + 1000 * r
+            retained = open_mrr - D("400.0000") - 5 * r
+            closing = retained + D("500.0000") + 10 * m
+            grr, nrr = float(retained / open_mrr), float(closing / open_mrr)
             rows.append(
-                (month, region, opening, churned, vol, 1, rate, 0.04, 0.01, 0.96, 1.02 + m / 100)
-            )
+                (month, region, opening, churned, vol, 1, open_mrr, retained, closing,
+                 churned / opening, grr, nrr, 1 - grr, 1 - nrr)
+            )  # fmt: skip
     return rows
 
 
@@ -122,9 +125,10 @@ def _revenue_rows() -> list[tuple[Any, ...]]:
             refunds, failed = D("-20.5000"), D("35.0000")
             net = gross + refunds
             costs = D("400.1234") + r
-            margin = net - costs
+            cogs = costs - D("100.0000")
+            margin = net - cogs
             rows.append(
-                (day, region, gross, refunds, net, failed, costs, margin, float(margin / net))
+                (day, region, gross, refunds, net, failed, costs, cogs, margin, float(margin / net))
             )
     return rows
 
@@ -188,10 +192,10 @@ def _ops_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 
 GOLD_TABLES: dict[str, tuple[T.StructType, Any]] = {
-    "mrr_daily": (schemas.MRR_DAILY, _mrr_rows),
-    "mrr_movements_monthly": (schemas.MRR_MOVEMENTS_MONTHLY, _movement_rows),
-    "churn_monthly": (schemas.CHURN_MONTHLY, _churn_rows),
-    "revenue_region_daily": (schemas.REVENUE_REGION_DAILY, _revenue_rows),
+    "mrr_daily": (spark_schema("gold.mrr_daily"), _mrr_rows),
+    "mrr_movements_monthly": (spark_schema("gold.mrr_movements_monthly"), _movement_rows),
+    "churn_monthly": (spark_schema("gold.churn_monthly"), _churn_rows),
+    "revenue_region_daily": (spark_schema("gold.revenue_region_daily"), _revenue_rows),
     "forecast_revenue_daily": (FORECAST_SCHEMA, _forecast_rows),
     "forecast_variance": (VARIANCE_SCHEMA, _variance_rows),
 }
@@ -211,8 +215,8 @@ def build_lake(spark: SparkSession, settings: Settings) -> dict[str, str]:
         paths[f"gold.{name}"] = path
     runs, dq = _ops_rows()
     for name, schema, rows in (
-        ("pipeline_runs", PIPELINE_RUNS_SCHEMA, runs),
-        ("dq_results", DQ_RESULTS_SCHEMA, dq),
+        ("pipeline_runs", spark_schema("ops.pipeline_runs"), runs),
+        ("dq_results", spark_schema("ops.dq_results"), dq),
     ):
         path = settings.table_path("ops", name)
         spark.createDataFrame(rows, schema).write.format("delta").mode("overwrite").save(path)

@@ -11,8 +11,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import Settings
-from gold import schemas
 from jobs import trino
+from tests.catalog_schemas import spark_schema
 from tests.integration.conftest import S3Server
 from tests.integration.test_trino_lake import trino_server  # noqa: F401
 
@@ -41,7 +41,7 @@ def test_trino_reads_delta_on_s3(
         )
         for i in range(20)
     ]
-    frame = spark.createDataFrame(rows, schemas.MRR_DAILY)
+    frame = spark.createDataFrame(rows, spark_schema("gold.mrr_daily"))
     frame.write.format("delta").partitionBy("region").mode("overwrite").save(path)
     frame.limit(3).write.format("delta").mode("append").save(path)
     expected = spark.read.format("delta").load(path).agg(F.count("*"), F.sum("mrr_usd")).first()

@@ -21,16 +21,17 @@ from api.app import create_app
 from api.metrics_deps import MetricsService
 from api.trino_client import TrinoMetricsStore
 from conf.settings import Settings
-from jobs import delta_io, trino
+from jobs import trino
+from jobs.lake import Lake
 from tests.integration.test_trino_lake import served_lake, trino_server  # noqa: F401
-from tests.pipeline_fixtures import Lake
+from tests.pipeline_fixtures import GeneratedLake
 
 pytestmark = [pytest.mark.integration, pytest.mark.trino]
 
 
 @pytest.fixture(scope="module")
 def generated_client(
-    clean_lake: Lake,
+    clean_lake: GeneratedLake,
     clean_pipeline: dict[str, Any],
     served_lake: dict[str, str],  # noqa: F811
     trino_server: Settings,  # noqa: F811
@@ -50,7 +51,7 @@ def generated_client(
 
 
 def test_mrr_through_trino_equals_spark_and_truth(
-    generated_client: TestClient, spark: SparkSession, clean_lake: Lake
+    generated_client: TestClient, spark: SparkSession, clean_lake: GeneratedLake
 ) -> None:
     truth = list(csv.DictReader((clean_lake.truth_dir / "daily_region.csv").open()))
     start, end = truth[0]["metric_date"], truth[-1]["metric_date"]
@@ -64,7 +65,8 @@ def test_mrr_through_trino_equals_spark_and_truth(
     got = {r["period_start"]: Decimal(r["mrr_usd"]) for r in body["data"]}
     spark_rows = {
         r[0].isoformat(): r[1]
-        for r in delta_io.read_delta(spark, clean_lake.settings.table_path("gold", "mrr_daily"))
+        for r in Lake(spark, clean_lake.settings)
+        .read("gold.mrr_daily")
         .filter("region = 'EMEA'")
         .groupBy("metric_date")
         .agg(F.sum("mrr_usd"))

@@ -96,3 +96,46 @@ def test_cli_reports_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out[1].startswith("[1/1] skipped") and "already ingested" in out[1]
     assert "failed" in out[2]
     assert len(list(LocalObjectStore(landing).list("events/"))) == 1
+
+
+def test_historical_files_land_as_a_history_load(store: LocalObjectStore, tmp_path: Path) -> None:
+    path = tmp_path / "subscriptions.jsonl"
+    path.write_text('{"event_id": "x"}\n')
+    result = ingest_file(store, path, "subscription", historical=True)
+    assert parse_event_key(result.object_key).source == "backfill"
+
+
+def test_reference_files_are_validated_before_they_land(
+    store: LocalObjectStore, tmp_path: Path
+) -> None:
+    good = tmp_path / "fx.csv"
+    good.write_text("rate_date,currency,rate_to_usd\n2026-01-02,EUR,1.1\n")
+    result = ingest_file(store, good, "fx_rates")
+    assert result.object_key.startswith("reference/fx_rates/")
+    assert result.object_key.endswith(f"_batch_{result.sha256}.csv")
+    assert store.get(result.object_key) == good.read_bytes()
+
+    bad = tmp_path / "plans.csv"
+    bad.write_text(
+        "plan_id,plan_name,tier,billing_period,currency,list_price\npro,Pro,pro,monthly,USD,-1\n"
+    )
+    with pytest.raises(UnsupportedFile, match=r"plans.csv line 2, field 'list_price'"):
+        ingest_file(store, bad, "plans")
+    assert list(store.list("reference/plans/")) == []
+    with pytest.raises(UnsupportedFile, match="--historical applies to event files"):
+        ingest_file(store, good, "fx_rates", historical=True)
+
+
+def test_cli_refuses_a_bad_reference_file_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conf.settings import get_settings
+
+    monkeypatch.setenv("FINLAKE_LAKE_ROOT", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    bad = tmp_path / "fx.csv"
+    bad.write_text("rate_date,currency,rate_to_usd\n2026-01-02,EUR,abc\n")
+    assert main(["ingest", str(bad), "--type", "fx_rates"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "fx.csv line 2, field 'rate_to_usd'" in out[0]
+    get_settings.cache_clear()
