@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -73,11 +74,12 @@ def test_replace_range_keeps_other_dates(spark: SparkSession, tmp_path: Path) ->
     lake = _lake(spark, tmp_path)
     schema = lake.schema("gold.costs_daily")
     day = dt.timedelta(days=1)
-    rows = [(D + i * day, 20260301 + i, "NA", "support", 1, 0, 1) for i in range(3)]
+    one, zero = Decimal(1), Decimal(0)
+    rows = [(D + i * day, 20260301 + i, "NA", "support", one, zero, 1) for i in range(3)]
     lake.replace("gold.costs_daily", spark.createDataFrame(rows, schema))
     lake.replace_range(
         "gold.costs_daily",
-        spark.createDataFrame([(D + day, 20260302, "NA", "support", 9, 0, 2)], schema),
+        spark.createDataFrame([(D + day, 20260302, "NA", "support", Decimal(9), zero, 2)], schema),
         D + day,
         D + day,
     )
