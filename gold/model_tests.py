@@ -1,18 +1,22 @@
 """Model tests of Gold tables (the dbt `tests:` idea), declared in the table catalog.
 
-Row tests (not-null columns and invariants) evaluate in one aggregation over the rows a run
-wrote; foreign keys are anti-joins against the referenced tables. Results become `DQResult`s
-(`check_kind = model_test`) recorded in `ops.dq_results`; a failing critical test fails the run.
+Every table's tests run on the frame a run is about to publish, before anything is written:
+the key (unique, not null), not-null columns, row invariants and foreign keys. All of them
+evaluate in one Spark job (a union of small aggregates), and a failing critical test stops the
+run with nothing published. Results become `DQResult`s (`check_kind = model_test`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from conf.catalog import ForeignKey, Severity, TableSpec
+from conf.catalog import ForeignKey, Severity, TableName, TableSpec, table
+
+COUNTS_SCHEMA = "table_name string, test_name string, severity string, rows bigint, failed bigint"
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,50 @@ def row_tests(spec: TableSpec) -> list[RowTest]:
     return tests
 
 
-def to_row_test_counts(df: DataFrame, tests: list[RowTest]) -> DataFrame:
-    """One row: `_rows` and the failing-row count of every test (column = test name)."""
-    return df.agg(
+def to_row_test_counts(df: DataFrame, name: str, tests: list[RowTest]) -> DataFrame:
+    """(table_name, test_name, severity, rows, failed) of every row test, from one aggregate."""
+    sums = df.agg(
         F.count(F.lit(1)).alias("_rows"),
-        *[F.sum(t.failing.cast("long")).alias(t.name) for t in tests],
+        *[
+            F.coalesce(F.sum(t.failing.cast("long")), F.lit(0)).alias(f"_t{i}")
+            for i, t in enumerate(tests)
+        ],
+    )
+    entries = [
+        F.struct(
+            F.lit(t.name).alias("test_name"),
+            F.lit(t.severity).alias("severity"),
+            F.col(f"_t{i}").alias("failed"),
+        )
+        for i, t in enumerate(tests)
+    ]
+    return sums.select(
+        F.lit(name).alias("table_name"), "_rows", F.explode(F.array(*entries)).alias("t")
+    ).select("table_name", "t.test_name", "t.severity", F.col("_rows").alias("rows"), "t.failed")
+
+
+def to_key_test_counts(df: DataFrame, name: str, key: tuple[str, ...]) -> DataFrame:
+    """Duplicated keys and rows with a null key part (test `unique_key`)."""
+    null_key = F.lit(False)
+    for column in key:
+        null_key = null_key | F.col(column).isNull()
+    per_key = df.groupBy(*key).agg(
+        F.count(F.lit(1)).alias("_n"), F.max(null_key.cast("int")).alias("_null")
+    )
+    return per_key.agg(
+        F.coalesce(F.sum("_n"), F.lit(0)).cast("long").alias("rows"),
+        (
+            F.coalesce(F.sum(F.when(F.col("_n") > 1, 1).otherwise(0)), F.lit(0))
+            + F.coalesce(F.sum("_null"), F.lit(0))
+        )
+        .cast("long")
+        .alias("failed"),
+    ).select(
+        F.lit(name).alias("table_name"),
+        F.lit("unique_key").alias("test_name"),
+        F.lit("critical").alias("severity"),
+        "rows",
+        "failed",
     )
 
 
@@ -49,3 +92,42 @@ def to_fk_violations(df: DataFrame, fk: ForeignKey, target_df: DataFrame) -> Dat
     values = df.select(F.col(fk.column).alias("_v")).filter(F.col("_v").isNotNull()).distinct()
     targets = target_df.select(F.col(fk.target_column).alias("_v")).distinct()
     return values.join(targets, "_v", "left_anti")
+
+
+def to_fk_test_counts(df: DataFrame, name: str, fk: ForeignKey, target_df: DataFrame) -> DataFrame:
+    """Missing foreign-key values as a test row (`fk:<column>-><table>.<column>`)."""
+    missing = to_fk_violations(df, fk, target_df).agg(
+        F.count(F.lit(1)).cast("long").alias("failed")
+    )
+    return missing.select(
+        F.lit(name).alias("table_name"),
+        F.lit(f"fk:{fk.column}->{fk.table}.{fk.target_column}").alias("test_name"),
+        F.lit("critical").alias("severity"),
+        F.lit(None).cast("long").alias("rows"),
+        "failed",
+    )
+
+
+def to_model_test_counts(
+    frames: Mapping[TableName, DataFrame], published: Mapping[TableName, DataFrame]
+) -> DataFrame:
+    """Every test of every frame in one union: key, row tests and foreign keys.
+
+    Foreign keys resolve against the frames of this run, else `published` tables.
+    """
+    parts: list[DataFrame] = []
+    for name, df in frames.items():
+        spec = table(name)
+        parts.append(to_key_test_counts(df, name, spec.key))
+        tests = row_tests(spec)
+        if tests:
+            parts.append(to_row_test_counts(df, name, tests))
+        for fk in spec.foreign_keys:
+            target = frames.get(fk.table)
+            if target is None:
+                target = published[fk.table]
+            parts.append(to_fk_test_counts(df, name, fk, target))
+    result = parts[0]
+    for part in parts[1:]:
+        result = result.unionByName(part)
+    return result

@@ -26,7 +26,7 @@ from conf.catalog import TableName, table
 from conf.settings import Settings, get_settings
 from gold.dim_customer import to_dim_customer
 from gold.fx import to_usd
-from gold.model_tests import row_tests, to_fk_violations, to_row_test_counts
+from gold.model_tests import to_model_test_counts
 from gold.monthly import to_monthly_marts
 from gold.plan import GoldRange, PendingRun, dim_time_bounds, plan_range
 from gold.revenue import to_payment_facts
@@ -252,62 +252,38 @@ def build_monthly(
     return {f"gold.{name}": df.persist() for name, df in marts.items()}  # type: ignore[misc]
 
 
-def write_tables(
-    lake: Lake, frames: dict[TableName, DataFrame], rng: GoldRange, start: dt.date
-) -> None:
-    """Write each frame by its catalog mode: ranges from `start`, whole tables on full runs."""
+def write_tables(lake: Lake, frames: dict[TableName, DataFrame], rng: GoldRange) -> None:
+    """Publish every tested frame by its catalog mode (ranges, or whole tables on full runs)."""
     for name, df in frames.items():
-        lake.write(name, df, start=start, end=_range_end(name, rng), whole=rng.full)
-
-
-def _range_end(name: TableName, rng: GoldRange) -> dt.date:
-    column = table(name).range_column or ""
-    return rng.end.replace(day=1) if column == "month_start_date" else rng.end
+        spec = table(name)
+        monthly = spec.range_column == "month_start_date"
+        start = rng.month_start if monthly else rng.start
+        end = rng.end.replace(day=1) if monthly else rng.end
+        lake.write(name, df, start=start, end=end, whole=rng.full, key_checked=True)
 
 
 # -------------------------------------------------------------------------------- checks
 def model_test_results(lake: Lake, frames: dict[TableName, DataFrame]) -> list[DQResult]:
-    """Run every written table's catalog tests on the rows this run wrote."""
-    results: list[DQResult] = []
-    for name, df in frames.items():
-        spec = table(name)
-        tests = row_tests(spec)
-        counts = to_row_test_counts(df, tests).first()
-        assert counts is not None
-        rows = int(counts["_rows"])
-        for test in tests:
-            failed = int(counts[test.name] or 0)
-            results.append(_model_result(name, test.name, test.severity, rows, failed))
-        for fk in spec.foreign_keys:
-            target = frames.get(fk.table)
-            target_df = target if target is not None else lake.read(fk.table)
-            missing = [r[0] for r in to_fk_violations(df, fk, target_df).limit(5).collect()]
-            results.append(
-                _model_result(
-                    name,
-                    f"fk:{fk.column}->{fk.table}.{fk.target_column}",
-                    "critical",
-                    rows,
-                    len(missing),
-                    f"missing: {missing}" if missing else None,
-                )
-            )
-    return results
-
-
-def _model_result(
-    name: str, rule: str, severity: str, rows: int, failed: int, details: str | None = None
-) -> DQResult:
-    return DQResult(
-        name,
-        "model_test",
-        rule,
-        "critical" if severity == "critical" else "warn",
-        "failed" if failed else "passed",
-        rows,
-        failed,
-        details=details,
-    )
+    """Every catalog test of every frame about to be published, in one Spark job."""
+    published = {
+        fk.table: lake.read(fk.table)
+        for name in frames
+        for fk in table(name).foreign_keys
+        if fk.table not in frames
+    }
+    rows = to_model_test_counts(frames, published).collect()
+    return [
+        DQResult(
+            r["table_name"],
+            "model_test",
+            r["test_name"],
+            "critical" if r["severity"] == "critical" else "warn",
+            "failed" if r["failed"] else "passed",
+            r["rows"],
+            r["failed"],
+        )
+        for r in rows
+    ]
 
 
 def reconciliation_result(monthly: DataFrame, mrr_daily_df: DataFrame, rng: GoldRange) -> DQResult:
@@ -397,27 +373,23 @@ def run_gold(
         log.info("gold range", extra={"start": str(rng.start), "end": str(rng.end)})
         old_values = _published_values(lake, rng.start, rng.end)
         results = _build(lake, run, rng, data_start)
-        run.phase("restatements")
-        restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
+        critical = [r for r in results if r.is_critical_failure]
+        run.phase("bookkeeping")
+        restated = 0
+        if not critical:  # nothing was published otherwise: no restatement, nothing consumed
+            restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
+            _consume(lake, run.run_id, rng)
         lake.append(
             "ops.dq_results",
             spark.createDataFrame(
                 [r.as_row(run.run_id) for r in results], lake.schema("ops.dq_results")
             ),
         )
-        if rng.consumed:
-            lake.merge_insert(
-                "ops.gold_consumed",
-                spark.createDataFrame(
-                    [(r, run.run_id) for r in rng.consumed], "run_id string, gold_run_id string"
-                ),
-            )
-        critical = [r for r in results if r.is_critical_failure]
         run.metrics = {
             "range_start": rng.start.isoformat(),
             "range_end": rng.end.isoformat(),
             "full": rng.full,
-            "consumed_runs": len(rng.consumed),
+            "consumed_runs": len(rng.consumed) if not critical else 0,
             "restatements": restated,
             "critical_failures": [r.describe() for r in critical],
         }
@@ -426,27 +398,42 @@ def run_gold(
         return dict(run.metrics)
 
 
+def _consume(lake: Lake, run_id: str, rng: GoldRange) -> None:
+    """Mark the Silver runs this range covered as reflected in Gold."""
+    if rng.consumed:
+        lake.merge_insert(
+            "ops.gold_consumed",
+            lake.spark.createDataFrame(
+                [(r, run_id) for r in rng.consumed], "run_id string, gold_run_id string"
+            ),
+        )
+
+
 def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> list[DQResult]:
-    """Build, write and test every Gold table for the range; return the test results."""
+    """Build every Gold table for the range, test all of them, then publish (or raise)."""
     inputs = read_inputs(lake, rng.end)
     run.phase("dimensions")
-    dims = build_dimensions(lake, inputs, data_start, rng.end)
-    for name, df in dims.items():
-        lake.replace(name, df)
-    regions_df = lake.read("gold.dim_region").cache()
+    dims = {
+        name: df.persist()
+        for name, df in build_dimensions(lake, inputs, data_start, rng.end).items()
+    }
     run.phase("day facts and marts")
     days = build_day_facts(lake, inputs, rng)
-    write_tables(lake, days, rng, rng.start)
     run.phase("monthly marts")
-    monthly = build_monthly(inputs, rng, regions_df)
-    write_tables(lake, monthly, rng, rng.month_start)
+    monthly = build_monthly(inputs, rng, dims["gold.dim_region"])
+    frames = dims | days | monthly
     run.phase("model tests")
-    written = {name: lake.read(name) for name in dims} | days | monthly
-    results = model_test_results(lake, written)
+    results = model_test_results(lake, frames)
     results.append(
         reconciliation_result(monthly["gold.mrr_movements_monthly"], days["gold.mrr_daily"], rng)
     )
-    for df in [*days.values(), *monthly.values(), inputs.changes_df, inputs.fx_daily_df]:
+    critical = [r for r in results if r.is_critical_failure]
+    if not critical:
+        run.phase("publish")
+        for name, df in dims.items():
+            lake.replace(name, df, key_checked=True)
+        write_tables(lake, days | monthly, rng)
+    for df in [*frames.values(), inputs.changes_df, inputs.fx_daily_df, inputs.dim_customer_df]:
         df.unpersist()
     return results
 

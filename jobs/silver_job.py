@@ -324,7 +324,8 @@ def process_type(
     accepted_df = classified_df.filter(F.col("dedup_outcome").isin("valid", "already_processed"))
     out.affected.append(to_affected_dates(accepted_df, event_type))
     out.results.extend(_rule_results(event_type, counts))
-    out.results.extend(run_gx(valid_df, event_type, settings, run.run_id, counts.valid))
+    if counts.valid:
+        out.results.extend(run_gx(valid_df, event_type, settings, run.run_id, counts.valid))
     return counts
 
 
