@@ -140,21 +140,22 @@ def ratios(entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
             {
                 "events": r["events"],
                 "bare_copy_events_per_s": r["bare_copy"]["events_per_s"],
-                "bronze_events_per_s": r["bronze"]["events_per_s"],
-                "bronze_slowdown": r["bronze"]["slowdown_vs_bare_copy"],
-                "silver_events_per_s": r["silver"]["events_per_s"],
-                "silver_slowdown": r["silver"]["slowdown_vs_bare_copy"],
+                "bronze_x": r["medallion"]["bronze_x_bare_copy"],
+                "silver_x": r["medallion"]["silver_x_bare_copy"],
+                "medallion_x": r["medallion"]["x_bare_copy"],
             }
             for r in pipe
         ]
-        out["incremental_vs_full_gold"] = [
+        out["one_new_day"] = [
             {
                 "events": r["events"],
-                "gold_full_rebuild_s": r["gold_full_rebuild"]["seconds"],
-                "gold_incremental_day_s": r["incremental_day"]["gold_s"],
-                "ratio": r["incremental_day"]["gold_vs_full_rebuild"],
+                "medallion_s": r["medallion"]["seconds"],
+                "day_s": r["incremental_day"]["seconds"],
+                "ratio": r["incremental_day"]["vs_medallion"],
                 "goal_met": r["incremental_day"]["goal_met"],
-                "three_reruns_identical": r["determinism"]["identical"],
+                "run_all_day_s": r["finlake_run_all_day"]["seconds"],
+                "identical": r["determinism"]["identical"]
+                and r["determinism"]["incremental_equals_full_rebuild"],
             }
             for r in pipe
         ]
@@ -227,19 +228,15 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Headline figures", "", "| figure | value |", "|---|---|"]
     for m in r.get("medallion_vs_bare_copy", []):
         lines.append(
-            f"| Bronze vs bare copy ({m['events']:,} events) | {m['bronze_events_per_s']:,} vs "
-            f"{m['bare_copy_events_per_s']:,} events/s ({m['bronze_slowdown']}x slower) |"
+            f"| Medallion vs bare copy ({m['events']:,} events) | Bronze {m['bronze_x']}x, "
+            f"Silver {m['silver_x']}x, whole {m['medallion_x']}x |"
         )
+    for m in r.get("one_new_day", []):
         lines.append(
-            f"| Silver vs bare copy ({m['events']:,} events) | {m['silver_events_per_s']:,} vs "
-            f"{m['bare_copy_events_per_s']:,} events/s ({m['silver_slowdown']}x slower) |"
-        )
-    for m in r.get("incremental_vs_full_gold", []):
-        lines.append(
-            f"| Gold one new day vs full rebuild ({m['events']:,} events) | "
-            f"{m['gold_incremental_day_s']} s vs {m['gold_full_rebuild_s']} s = "
-            f"{m['ratio']:.1%} (goal <= 10 %: {'met' if m['goal_met'] else 'not met'}); "
-            f"3 reruns identical: {m['three_reruns_identical']} |"
+            f"| One new day B+S+G vs medallion ({m['events']:,} events) | "
+            f"{m['day_s']} s vs {m['medallion_s']} s = {m['ratio']:.1%} "
+            f"(goal <= 10 %: {'met' if m['goal_met'] else 'not met'}); `finlake run all` "
+            f"{m['run_all_day_s']} s; identical: {m['identical']} |"
         )
     for m in r.get("seconds_per_1k_events", []):
         lines.append(
