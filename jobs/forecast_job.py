@@ -204,9 +204,14 @@ def _replay_plan(spark: SparkSession, settings: Settings, run_id: str) -> tuple[
         gold_versions={k: int(v) for k, v in json.loads(first["gold_versions"]).items()},
         replay_of=run_id,
     )
+    is_refit = F.col("selection_mode") == "refit"
+    backtest_orders = (
+        F.col("backtest_orders") if "backtest_orders" in recorded_df.columns else F.lit(None)
+    )
     selection_df = recorded_df.where(F.col("model") == "arima").select(
         "unique_id",
-        F.when(F.col("selection_mode") == "refit", F.col("orders")).alias("stored_orders"),
+        F.when(is_refit, F.col("orders")).alias("stored_orders"),
+        F.when(is_refit, backtest_orders).cast("string").alias("stored_backtest_orders"),
         F.lit(None).cast("double").alias("selected_mase"),
         F.concat(F.lit("replay:"), F.col("selection_reason")).alias("selection_reason"),
     )
@@ -342,6 +347,7 @@ def _model_runs_output(
         "selection_mode",
         F.coalesce(F.col("selection_reason"), F.lit("baseline")).alias("selection_reason"),
         "orders",
+        "backtest_orders",
         F.col("parameters"),
         F.lit(json.dumps(run_config, sort_keys=True)).alias("run_config"),
         "aic",
@@ -532,8 +538,8 @@ def _new_plan(
     if runs_df is None:
         latest_df = spark.createDataFrame(
             [],
-            "unique_id string, stored_orders string, selected_mase double, "
-            "selected_on date, selected_run_id string",
+            "unique_id string, stored_orders string, stored_backtest_orders string, "
+            "selected_mase double, selected_on date, selected_run_id string",
         )
     else:
         latest_df = with_latest_selection(

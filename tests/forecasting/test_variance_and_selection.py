@@ -147,36 +147,48 @@ def test_variance_scores_days_without_gold_rows_against_zero(spark: SparkSession
 def test_selection_refits_fresh_orders_and_reselects_old_or_missing(spark: SparkSession) -> None:
     runs_df = spark.createDataFrame(
         [
-            ("r1", "a", "arima", "auto", '{"o": 1}', 0.9, _d(0), dt.datetime(2026, 3, 1)),
-            ("r2", "a", "arima", "refit", '{"o": 1}', 1.0, _d(1), dt.datetime(2026, 3, 2)),
-            ("r1", "b", "arima", "auto", '{"o": 2}', 0.8, _d(-7), dt.datetime(2026, 2, 22)),
-            ("r1", "c", "seasonal_naive", "baseline", None, 1.5, _d(0), dt.datetime(2026, 3, 1)),
+            ("r1", "a", "arima", "auto", '{"o": 1}', '{"bt": 1}', 0.9, _d(0), _ts(1)),
+            ("r2", "a", "arima", "refit", '{"o": 1}', '{"bt": 9}', 1.0, _d(1), _ts(2)),
+            ("r1", "b", "arima", "auto", '{"o": 2}', '{"bt": 2}', 0.8, _d(-7), _ts(-6)),
+            ("r1", "c", "seasonal_naive", "baseline", None, None, 1.5, _d(0), _ts(1)),
         ],
         "run_id string, unique_id string, model string, selection_mode string, orders string, "
-        "mase double, training_end_date date, created_at timestamp",
+        "backtest_orders string, mase double, training_end_date date, created_at timestamp",
     )
     ids_df = spark.createDataFrame([("a",), ("b",), ("c",)], "unique_id string")
     latest_df = with_latest_selection(runs_df)
     plan_df = with_selection_plan(ids_df, latest_df, _d(2), reselect=None)
+    # a: refit with the orders and backtest orders of its latest *selection* (r1, not r2)
     expected_df = spark.createDataFrame(
         [
-            ("a", '{"o": 1}', 0.9, "refit"),
-            ("b", None, 0.8, "schedule"),
-            ("c", None, None, "initial"),
+            ("a", '{"o": 1}', '{"bt": 1}', 0.9, "refit"),
+            ("b", None, None, 0.8, "schedule"),
+            ("c", None, None, None, "initial"),
         ],
-        "unique_id string, stored_orders string, selected_mase double, selection_reason string",
+        "unique_id string, stored_orders string, stored_backtest_orders string, "
+        "selected_mase double, selection_reason string",
     )
     assert_df_equality(plan_df, expected_df, ignore_row_order=True, ignore_nullable=True)
-    forced = {
-        r["selection_reason"] for r in with_selection_plan(ids_df, latest_df, _d(2), True).collect()
-    }
-    assert forced == {"forced"}
+    forced = with_selection_plan(ids_df, latest_df, _d(2), True).collect()
+    assert {r["selection_reason"] for r in forced} == {"forced"}
+    assert {r["stored_backtest_orders"] for r in forced} == {None}
     refit_only = with_selection_plan(ids_df, latest_df, _d(2), False).collect()
-    assert {r["unique_id"]: r["selection_reason"] for r in refit_only} == {
-        "a": "refit",
-        "b": "refit",
-        "c": "initial",
-    }
+    assert {
+        r["unique_id"]: (r["selection_reason"], r["stored_backtest_orders"]) for r in refit_only
+    } == {"a": ("refit", '{"bt": 1}'), "b": ("refit", '{"bt": 2}'), "c": ("initial", None)}
+
+
+def test_selections_recorded_before_backtest_orders_existed_refit_without_them(
+    spark: SparkSession,
+) -> None:
+    runs_df = spark.createDataFrame(
+        [("r1", "a", "arima", "auto", '{"o": 1}', 0.9, _d(0), _ts(1))],
+        "run_id string, unique_id string, model string, selection_mode string, orders string, "
+        "mase double, training_end_date date, created_at timestamp",
+    )
+    ids_df = spark.createDataFrame([("a",)], "unique_id string")
+    plan = with_selection_plan(ids_df, with_latest_selection(runs_df), _d(1), None).collect()
+    assert [(r["stored_orders"], r["stored_backtest_orders"]) for r in plan] == [('{"o": 1}', None)]
 
 
 def test_drift_flags_refits_whose_mase_grew_beyond_the_ratio(spark: SparkSession) -> None:

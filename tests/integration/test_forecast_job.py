@@ -166,6 +166,14 @@ def test_model_runs_record_orders_versions_and_champions(
     assert metrics["n_windows"] == 3
     assert {"mase", "smape", "coverage_80", "coverage_95"} <= set(metrics)
     assert {r["model"] for r in run1} >= {"arima", "seasonal_naive"}
+    # 90 days, h = 30, 3 windows 7 days apart ending on day 89: origins on days 46, 53, 60.
+    # The backtest orders were chosen on days 0-45 only, never on the scored days.
+    for r in arima:
+        backtest = json.loads(r["backtest_metrics"])
+        assert backtest["orders_selection"] == "before_first_cutoff", r["unique_id"]
+        selected = json.loads(r["backtest_orders"])
+        assert selected["selected_through"] == (START + dt.timedelta(days=45)).isoformat()
+        assert len(backtest["mase_by_window"]) == 3
 
 
 def test_daily_run_refits_stored_orders(
@@ -177,11 +185,18 @@ def test_daily_run_refits_stored_orders(
         for r in model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
     }
     run2 = model_runs_df.where(F.col("run_id") == runs["run2"]["run_id"]).collect()
+    run1_backtest = {
+        r["unique_id"]: r["backtest_orders"]
+        for r in model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
+    }
     refits = [r for r in run2 if r["selection_mode"] == "refit"]
     assert refits, "run 2 should refit stored orders"
     for r in refits:
         assert r["orders"] == run1[r["unique_id"]]
         assert r["model_class"] == "ARIMA"
+        # run 2's first backtest origin is day 53, after run 1's selection through day 45
+        assert r["backtest_orders"] == run1_backtest[r["unique_id"]]
+        assert json.loads(r["backtest_metrics"])["orders_selection"] == "stored"
     assert run2[0]["training_end_date"] == RUN2_AS_OF
     for r in run2:
         if r["selection_mode"] == "auto":
