@@ -14,6 +14,20 @@ One run on one synthetic series set (default 24 series x 365 days + a 30-day hol
 Usage: `.venv/bin/python benchmarks/forecast_bench.py [--series 24] [--days 365]`.
 Prints JSON and writes `benchmarks/results/forecast.json`. The machine's load average is
 recorded at every step because other work may share the CPUs.
+
+`--leakage` runs a separate benchmark instead (no Spark; `benchmarks/results/
+forecast_leakage.json`): on one seeded series set (half "stable" series as above, half with a
+level shift and trend change inside the backtest period), the backtest MASE of ARIMA and of
+the baselines
+
+* before: ARIMA orders chosen by AutoARIMA on the whole training window and reused in every
+  backtest window (the old behaviour, reproduced with statsforecast's ARIMA);
+* after: `forecasting.models.fit_series` as it runs in production (orders chosen on the data
+  before the first cutoff, refitted in every window);
+* per window: `fit_series` with `cv_reselect=True` (AutoARIMA rerun at every cutoff);
+
+next to each model's MASE on a 30-day holdout after the training window (the error the
+backtest is meant to estimate), the champions each variant picks and their holdout MASE.
 """
 
 from __future__ import annotations
@@ -39,7 +53,13 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from forecasting.backtest import coverage, mase  # noqa: E402
+from forecasting.backtest import (  # noqa: E402
+    FloatArray,
+    backtest,
+    coverage,
+    mase,
+    plan_windows,
+)
 from forecasting.models import ArimaOrders, ForecastConfig, with_balanced_partitions  # noqa: E402
 
 H = 30
@@ -115,13 +135,175 @@ def single_process(train: pd.DataFrame) -> tuple[float, float, pd.DataFrame, lis
     return seconds, cpu, fc, list(sf.fitted_[:, 0])
 
 
+def make_leakage_series(n_series: int, days: int, seed: int = 42) -> dict[str, FloatArray]:
+    """Half `make_series` series ("stable"), half with a break 60-40 days before the end.
+
+    The break (a level shift of 10-30 % up or down plus a new trend) falls inside the
+    backtest windows of a training window ending 30 days before the end (the holdout), so
+    orders chosen on the whole window have seen what each window is scored on.
+    """
+    stable = make_series(n_series - n_series // 2, days, seed)
+    out = {f"stable/{uid}": g["y"].to_numpy(float) for uid, g in stable.groupby("unique_id")}
+    rng = np.random.default_rng(seed + 1)
+    shifted = make_series(n_series // 2, days, seed + 2)
+    for uid, g in shifted.groupby("unique_id"):
+        y = g["y"].to_numpy(float).copy()
+        level = float(np.mean(y[:60]))
+        start = days - int(rng.integers(70, 90))  # 40-60 days before the holdout
+        after = np.arange(days - start)
+        shift = rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.3) * level
+        slope = rng.uniform(-1.0, 1.0) * level / 1000
+        y[start:] += shift + slope * after
+        out[f"shifted/{uid}"] = y
+    return out
+
+
+def _leaky_backtest(y: FloatArray, orders: ArimaOrders, config: ForecastConfig) -> float:
+    """The old backtest: orders chosen on all of `y`, refitted in every window (mean MASE)."""
+    from statsforecast.models import ARIMA
+
+    def forecaster(train: FloatArray, h: int) -> dict[str, FloatArray]:
+        model = ARIMA(
+            order=orders.order,
+            seasonal_order=orders.seasonal_order,
+            season_length=orders.season_length,
+            include_mean=orders.include_mean,
+            include_drift=orders.include_drift,
+        )
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            fc = model.fit(train).predict(h=h, level=list(config.levels))
+        return {k: np.asarray(v, dtype=float) for k, v in fc.items()}
+
+    plan = plan_windows(len(y), config.horizon, config.cv_windows, config.cv_step, config.min_train)
+    return float(backtest(y, forecaster, plan, config.levels, config.season_length)["mase"])
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means over series of backtest / holdout MASE, champion counts and champion holdout MASE."""
+    variants = ("before", "after", "per_window")
+
+    def mean(key: str) -> float:
+        return round(float(np.nanmean([r[key] for r in rows])), 4)
+
+    out: dict[str, Any] = {"series": len(rows)}
+    out["backtest_mase"] = {
+        **{f"arima_{v}": mean(f"bt_arima_{v}") for v in variants},
+        "seasonal_naive": mean("bt_seasonal_naive"),
+    }
+    out["holdout_mase"] = {"arima": mean("ho_arima"), "seasonal_naive": mean("ho_seasonal_naive")}
+    out["arima_backtest_over_holdout"] = {
+        v: round(mean(f"bt_arima_{v}") / mean("ho_arima"), 3) for v in variants
+    }
+    out["arima_champion_series"] = {
+        v: sum(r[f"arima_champion_{v}"] for r in rows) for v in variants
+    }
+    out["arima_better_on_holdout_series"] = sum(
+        r["ho_arima"] <= r["ho_seasonal_naive"] for r in rows
+    )
+    out["champion_holdout_mase"] = {
+        **{v: mean(f"ho_champion_{v}") for v in variants},
+        "oracle": round(
+            float(np.mean([min(r["ho_arima"], r["ho_seasonal_naive"]) for r in rows])), 4
+        ),
+    }
+    return out
+
+
+def leakage_main(args: argparse.Namespace) -> int:
+    """ARIMA vs baselines: backtest MASE before/after the leakage fix, and on a holdout."""
+    from dataclasses import replace
+
+    from forecasting.models import fit_series
+
+    config = ForecastConfig(horizon=H, levels=tuple(LEVELS), season_length=M)
+    per_window = replace(config, cv_reselect=True)
+    result: dict[str, Any] = {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "mode": "leakage",
+        "series": args.series,
+        "days": args.days,
+        "holdout_days": H,
+        "config": config.to_dict(),
+        "load_avg_start": load(),
+    }
+    rows: list[dict[str, Any]] = []
+    seconds = {"after": 0.0, "per_window": 0.0, "before_backtest_refits": 0.0}
+    skipped: list[str] = []
+    for uid, y_all in sorted(make_leakage_series(args.series, args.days + H, args.seed).items()):
+        y, actual = y_all[: args.days], y_all[args.days :]
+        t0 = time.perf_counter()
+        fitted = fit_series(y, START, config)
+        seconds["after"] += time.perf_counter() - t0
+        if [r["model"] for r in fitted] != ["arima", "seasonal_naive"]:
+            skipped.append(uid)
+            continue
+        arima, baseline = fitted
+        t0 = time.perf_counter()
+        arima_pw = fit_series(y, START, per_window)[0]
+        seconds["per_window"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        before = _leaky_backtest(y, ArimaOrders.from_json(arima["orders"]), config)
+        seconds["before_backtest_refits"] += time.perf_counter() - t0
+        row: dict[str, Any] = {
+            "unique_id": uid,
+            "group": uid.split("/")[0],
+            "orders": ArimaOrders.from_json(arima["orders"]).label(),
+            "backtest_orders": ArimaOrders.from_dict(json.loads(arima["backtest_orders"])).label(),
+            "bt_arima_before": before,
+            "bt_arima_after": float(arima["mase"]),
+            "bt_arima_per_window": float(arima_pw["mase"]),
+            "bt_seasonal_naive": float(baseline["mase"]),
+            "ho_arima": mase(actual, arima["point"], y, M),
+            "ho_seasonal_naive": mase(actual, baseline["point"], y, M),
+        }
+        for v in ("before", "after", "per_window"):
+            is_arima = row[f"bt_arima_{v}"] <= row["bt_seasonal_naive"]  # ties: ARIMA first
+            row[f"arima_champion_{v}"] = bool(is_arima)
+            row[f"ho_champion_{v}"] = row["ho_arima"] if is_arima else row["ho_seasonal_naive"]
+        rows.append(row)
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}))
+    result["skipped_not_arima"] = skipped
+    result["all"] = _summary(rows)
+    for group in ("stable", "shifted"):
+        result[group] = _summary([r for r in rows if r["group"] == group])
+    n_fitted = len(rows) + len(skipped)
+    result["seconds_per_series"] = {
+        "fit_series_after": round(seconds["after"] / max(n_fitted, 1), 2),
+        "fit_series_per_window": round(seconds["per_window"] / max(len(rows), 1), 2),
+        "before_backtest_refits": round(seconds["before_backtest_refits"] / max(len(rows), 1), 2),
+    }
+    result["per_series"] = [
+        {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows
+    ]
+    result["load_avg_end"] = load()
+    result["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    text = json.dumps(result, indent=2, sort_keys=True)
+    out = Path(args.out or ROOT / "benchmarks" / "results" / "forecast_leakage.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(
+        json.dumps(
+            {k: result[k] for k in ("all", "stable", "shifted", "seconds_per_series")}, indent=2
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark once and write the JSON result."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=24)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "forecast.json"))
+    parser.add_argument("--out", default=None, help="result file (default per mode)")
+    parser.add_argument(
+        "--leakage", action="store_true", help="backtest leakage: ARIMA vs baselines MASE"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="series seed (--leakage)")
     args = parser.parse_args(argv)
+    if args.leakage:
+        return leakage_main(args)
+    args.out = args.out or str(ROOT / "benchmarks" / "results" / "forecast.json")
 
     result: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     forecast_lookback_days: int = 730
     forecast_cv_windows: int = 3
     forecast_cv_step_days: int = 7
+    forecast_cv_reselect: bool = False
 
     # API
     api_keys: dict[str, list[str]] = Field(

@@ -3,7 +3,10 @@
 Windows: ``n_windows`` forecast origins ``step`` days apart, the last one ending at the last
 observed day; each window trains on everything before its origin and forecasts ``h`` days.
 ``h`` is the forecast horizon, shortened for short series so that the first window still
-trains on at least ``min_train`` days. Metrics are computed per window and averaged.
+trains on at least ``min_train`` days. Metrics are computed per window and averaged (the
+per-window MASE is kept as ``mase_by_window``). A forecaster must not use any data from its
+window's origin on, model selection included (see `forecasting.models` for how ARIMA orders
+are chosen before the first cutoff).
 
 * MASE: mean absolute error scaled by the in-sample seasonal-naive MAE (lag ``m``, 7 for daily
   data) of that window's training data; a flat seasonal history falls back to lag 1.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -106,32 +110,40 @@ def backtest(
     plan: BacktestPlan,
     levels: Sequence[int],
     season_length: int,
-) -> dict[str, float | int]:
-    """Run `forecaster` over the plan's windows and average MASE, sMAPE and coverages."""
+) -> dict[str, Any]:
+    """Run `forecaster` over the plan's windows and average MASE, sMAPE and coverages.
+
+    The forecaster sees only `y[:cutoff]`; `mase_by_window` lists each window's MASE in cutoff
+    order (NaN for a failed window).
+    """
     per_window: dict[str, list[float]] = {"mase": [], "smape": []}
     for level in levels:
         per_window[f"coverage_{level}"] = []
+    by_window: list[float] = []
     failed = 0
     for cutoff in plan.cutoffs:
         train, actual = y[:cutoff], y[cutoff : cutoff + plan.h]
         try:
-            fc = forecaster(train, plan.h)
+            fc = forecaster(train.copy(), plan.h)
             mean = np.asarray(fc["mean"], dtype=float)
             if not np.all(np.isfinite(mean)):
                 raise ValueError("non-finite forecast")
         except Exception:
             failed += 1
+            by_window.append(float("nan"))
             continue
-        per_window["mase"].append(mase(actual, mean, train, season_length))
+        by_window.append(mase(actual, mean, train, season_length))
+        per_window["mase"].append(by_window[-1])
         per_window["smape"].append(smape(actual, mean))
         for level in levels:
             per_window[f"coverage_{level}"].append(
                 coverage(actual, fc[f"lo-{level}"], fc[f"hi-{level}"])
             )
-    result: dict[str, float | int] = {
+    result: dict[str, Any] = {
         name: (float(np.nanmean(values)) if np.any(np.isfinite(values)) else float("nan"))
         for name, values in per_window.items()
     }
+    result["mase_by_window"] = by_window
     result["n_windows"] = len(plan.cutoffs) - failed
     result["failed_windows"] = failed
     result["h"] = plan.h

@@ -10,10 +10,24 @@ two candidate slots are fitted on the training window:
 * the baseline slot: `SeasonalNaive(m)` (mode ``baseline``), or `Naive` for very short series.
 
 Each fitted model is backtested (see `forecasting.backtest`) and forecasts `horizon` days with
-the configured interval levels. Backtest windows of an ARIMA model reuse its selected orders
-(set `cv_reselect=True` to rerun AutoARIMA in every window: honest about order selection but
-four times the cost); the orders were chosen on data that includes the backtest windows, a
-mild optimistic bias we accept for speed.
+the configured interval levels. Backtests never see the data they are scored on, order
+selection included, so the ARIMA slot and the baselines are compared on equal terms when the
+champion is picked:
+
+* ARIMA (``auto`` and ``refit``): the backtest orders are chosen by AutoARIMA on the data
+  before the first backtest cutoff and refitted in every window (`orders_selection`
+  ``before_first_cutoff``). The orders of the final fit are not reused: they were chosen on
+  data that includes the backtest windows. A refit run reuses the backtest orders stored with
+  the selection (``stored``, as cheap as before) as long as they were selected on data before
+  its own first cutoff, else it selects them again. `cv_reselect=True` reruns AutoARIMA in
+  every window instead (``per_window``: the order choice a daily run would have made at each
+  cutoff; about three more AutoARIMA fits per series).
+* AutoETS selects its model inside every window; the naive baselines select nothing.
+
+The final forecast of a refit run uses orders selected on data up to an earlier as-of date
+(never later than the run's own), which is legitimate; `backtest_orders` and the backtest
+JSON (`orders_selection`, `orders_selected_through`, `mase_by_window`) are recorded with the
+run, so a replay reproduces the backtest and therefore the champion.
 
 statsforecast's "possible convergence problem" warnings are captured per fit, counted into the
 model metadata (`n_convergence_warnings`, plus the backtest's count) and never silenced
@@ -58,7 +72,7 @@ class ForecastConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ForecastConfig:
-        """Horizon, levels and season length from settings; backtest defaults otherwise."""
+        """Horizon, levels, season length and backtest parameters from settings."""
         return cls(
             horizon=settings.forecast_horizon_days,
             levels=tuple(sorted(settings.forecast_levels)),
@@ -66,6 +80,7 @@ class ForecastConfig:
             cv_windows=int(getattr(settings, "forecast_cv_windows", 3)),
             cv_step=int(getattr(settings, "forecast_cv_step_days", 7)),
             min_train=max(28, 4 * settings.forecast_season_length),
+            cv_reselect=bool(getattr(settings, "forecast_cv_reselect", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,23 +113,23 @@ class ArimaOrders:
         coef = model["coef"]
         return cls((p, d, q), (big_p, big_d, big_q), m, "intercept" in coef, "drift" in coef)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly fields."""
+        return {
+            "order": list(self.order),
+            "seasonal_order": list(self.seasonal_order),
+            "season_length": self.season_length,
+            "include_mean": self.include_mean,
+            "include_drift": self.include_drift,
+        }
+
     def to_json(self) -> str:
         """Canonical JSON (stored in ops.model_runs.orders)."""
-        return json.dumps(
-            {
-                "order": list(self.order),
-                "seasonal_order": list(self.seasonal_order),
-                "season_length": self.season_length,
-                "include_mean": self.include_mean,
-                "include_drift": self.include_drift,
-            },
-            sort_keys=True,
-        )
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> ArimaOrders:
-        """Inverse of `to_json`."""
-        raw = json.loads(text)
+    def from_dict(cls, raw: Mapping[str, Any]) -> ArimaOrders:
+        """Inverse of `to_dict`."""
         o, so = raw["order"], raw["seasonal_order"]
         return cls(
             (int(o[0]), int(o[1]), int(o[2])),
@@ -124,10 +139,38 @@ class ArimaOrders:
             bool(raw["include_drift"]),
         )
 
+    @classmethod
+    def from_json(cls, text: str) -> ArimaOrders:
+        """Inverse of `to_json`."""
+        return cls.from_dict(json.loads(text))
+
     def label(self) -> str:
         """Human form, e.g. `ARIMA(1,1,1)(0,1,1)[7]`."""
         o, so = self.order, self.seasonal_order
         return f"ARIMA({o[0]},{o[1]},{o[2]})({so[0]},{so[1]},{so[2]})[{self.season_length}]"
+
+
+@dataclass(frozen=True)
+class BacktestOrders:
+    """ARIMA orders for the backtest windows, selected on data up to `selected_through`."""
+
+    orders: ArimaOrders
+    selected_through: dt.date
+
+    def is_honest_for(self, first_cutoff_ds: dt.date) -> bool:
+        """Whether the selection saw only data before a backtest starting on `first_cutoff_ds`."""
+        return self.selected_through < first_cutoff_ds
+
+    def to_json(self) -> str:
+        """Canonical JSON (stored in ops.model_runs.backtest_orders)."""
+        raw = {**self.orders.to_dict(), "selected_through": self.selected_through.isoformat()}
+        return json.dumps(raw, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> BacktestOrders:
+        """Inverse of `to_json`."""
+        raw = json.loads(text)
+        return cls(ArimaOrders.from_dict(raw), dt.date.fromisoformat(raw["selected_through"]))
 
 
 class _Fittable(Protocol):
@@ -253,8 +296,26 @@ def _selection_mode(slot: str, kind: str) -> str:
     return {"auto_arima": "auto", "arima": "refit"}.get(kind, "fallback")
 
 
-def _clean(values: Mapping[str, float | int]) -> dict[str, float | int | None]:
-    return {k: (_finite(v) if isinstance(v, float) else v) for k, v in values.items()}
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-safe copy: non-finite floats (also inside lists) become None."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, float):
+            out[key] = _finite(value)
+        elif isinstance(value, list):
+            out[key] = [_finite(v) if isinstance(v, float) else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _select_orders(train: FloatArray, config: ForecastConfig) -> tuple[ArimaOrders, int]:
+    """AutoARIMA order selection on `train` only; returns the orders and convergence warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = _build("auto_arima", config, None).fit(train)
+    n_conv, _, _ = _count_warnings(caught)
+    return ArimaOrders.from_fitted(fitted.model_), n_conv
 
 
 def fit_series(
@@ -262,12 +323,19 @@ def fit_series(
     first_ds: dt.date,
     config: ForecastConfig,
     stored_orders: str | None = None,
+    stored_backtest_orders: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Fit, backtest and forecast one series; one result dict per model slot."""
+    """Fit, backtest and forecast one series; one result dict per model slot.
+
+    `stored_orders` (`ArimaOrders` JSON) switches the ARIMA slot to a refit of those orders;
+    `stored_backtest_orders` (`BacktestOrders` JSON) are reused for its backtest when they
+    were selected on data before this plan's first cutoff.
+    """
     n_obs = len(y)
     last_ds = first_ds + dt.timedelta(days=n_obs - 1)
     forecast_ds = [last_ds + dt.timedelta(days=i) for i in range(1, config.horizon + 1)]
     orders = ArimaOrders.from_json(stored_orders) if stored_orders else None
+    stored_cv = BacktestOrders.from_json(stored_backtest_orders) if stored_backtest_orders else None
     plan = plan_windows(n_obs, config.horizon, config.cv_windows, config.cv_step, config.min_train)
     results: list[dict[str, Any]] = []
     for slot in ("arima", "baseline"):
@@ -279,10 +347,75 @@ def fit_series(
                 break
             except Exception as exc:
                 errors.append(f"{kind}: {type(exc).__name__}: {str(exc)[:200]}")
-        results.append(_result_row(slot, attempt, errors, y, plan, forecast_ds, config, first_ds))
+        row = _result_row(slot, attempt, errors, y, forecast_ds, config, first_ds)
+        if attempt is not None:
+            row.update(_backtest_row(attempt.kind, y, first_ds, plan, config, stored_cv))
+        results.append(row)
     if results[0]["model"] == results[1]["model"]:  # both slots degraded to Naive
         results.pop()
     return results
+
+
+def _backtest_row(
+    kind: str,
+    y: FloatArray,
+    first_ds: dt.date,
+    plan: BacktestPlan,
+    config: ForecastConfig,
+    stored_cv: BacktestOrders | None,
+) -> dict[str, Any]:
+    """Backtest one fitted model kind without letting any window see its own future.
+
+    ARIMA windows refit orders chosen before the first cutoff (stored ones if still honest
+    for this plan, else selected here), or rerun AutoARIMA per window with `cv_reselect`.
+    """
+    info: dict[str, Any] = {}
+    cv_kind = kind
+    cv_orders: BacktestOrders | None = None
+    cv_warnings = 0
+    if kind in ("auto_arima", "arima") and plan.cutoffs:
+        first_cutoff = plan.cutoffs[0]
+        first_cutoff_ds = first_ds + dt.timedelta(days=first_cutoff)
+        if config.cv_reselect:
+            cv_kind = "auto_arima"
+            info["orders_selection"] = "per_window"
+        else:
+            cv_kind = "arima"
+            if stored_cv is not None and stored_cv.is_honest_for(first_cutoff_ds):
+                cv_orders = stored_cv
+                info["orders_selection"] = "stored"
+            else:
+                info["orders_selection"] = "before_first_cutoff"
+                try:
+                    selected, cv_warnings = _select_orders(y[:first_cutoff], config)
+                    cv_orders = BacktestOrders(selected, first_cutoff_ds - dt.timedelta(days=1))
+                except Exception as exc:
+                    info["orders_selection_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            if cv_orders is not None:
+                info["orders_selected_through"] = cv_orders.selected_through.isoformat()
+                info["orders_label"] = cv_orders.orders.label()
+
+    def forecaster(train: FloatArray, h: int) -> dict[str, FloatArray]:
+        nonlocal cv_warnings
+        if cv_kind == "arima" and cv_orders is None:
+            raise ValueError("no backtest orders")
+        fc = _fit_predict(cv_kind, train, h, config, cv_orders.orders if cv_orders else None)
+        cv_warnings += fc.n_convergence_warnings
+        return fc.forecast
+
+    metrics: dict[str, Any] = backtest(y, forecaster, plan, config.levels, config.season_length)
+    metrics["n_convergence_warnings"] = cv_warnings
+    metrics.update(info)
+    clean = _clean(metrics)
+    row: dict[str, Any] = {
+        "backtest_orders": cv_orders.to_json() if cv_orders is not None else None,
+        "backtest": json.dumps(clean, sort_keys=True),
+        "mase": clean.get("mase"),
+        "smape": clean.get("smape"),
+    }
+    for level in config.levels:
+        row[f"coverage_{level}"] = clean.get(f"coverage_{level}")
+    return row
 
 
 def _result_row(
@@ -290,11 +423,11 @@ def _result_row(
     attempt: _Attempt | None,
     errors: list[str],
     y: FloatArray,
-    plan: BacktestPlan,
     forecast_ds: list[dt.date],
     config: ForecastConfig,
     first_ds: dt.date,
 ) -> dict[str, Any]:
+    """Model identity, parameters and forecast of one slot (the backtest is added apart)."""
     last_ds = first_ds + dt.timedelta(days=len(y) - 1)
     row: dict[str, Any] = {
         "n_obs": len(y),
@@ -303,6 +436,10 @@ def _result_row(
         "forecast_ds": [],
         "point": [],
         "fit_seconds": 0.0,
+        "backtest_orders": None,
+        "backtest": json.dumps({}),
+        "mase": None,
+        "smape": None,
     }
     for level in config.levels:
         row[f"lo_{level}"] = []
@@ -320,32 +457,17 @@ def _result_row(
             n_convergence_warnings=0,
             n_other_warnings=0,
             fit_error="; ".join(errors)[:2000] or "no model fitted",
-            backtest=json.dumps({}),
-            mase=None,
-            smape=None,
         )
         return row
     kind = attempt.kind
     orders: ArimaOrders | None = None
     if kind in ("auto_arima", "arima"):
         orders = ArimaOrders.from_fitted(attempt.fitted.model_)
-    # Backtest the selected specification (fixed orders for ARIMA unless cv_reselect).
-    cv_kind = "arima" if orders is not None and not config.cv_reselect else kind
-    cv_warnings: list[int] = [0]
-
-    def forecaster(train: FloatArray, h: int) -> dict[str, FloatArray]:
-        fc = _fit_predict(cv_kind, train, h, config, orders)
-        cv_warnings[0] += fc.n_convergence_warnings
-        return fc.forecast
-
-    metrics = backtest(y, forecaster, plan, config.levels, config.season_length)
-    metrics["n_convergence_warnings"] = cv_warnings[0]
     parameters = _parameters(kind, attempt.fitted)
     if errors:
         parameters["fallback_from"] = errors
     if attempt.warning_samples:
         parameters["warnings"] = attempt.warning_samples
-    clean = _clean(metrics)
     row.update(
         model=_MODEL_NAME[kind],
         model_class=_MODEL_CLASS[kind],
@@ -356,9 +478,6 @@ def _result_row(
         n_convergence_warnings=attempt.n_convergence_warnings,
         n_other_warnings=attempt.n_other_warnings,
         fit_error=None,
-        backtest=json.dumps(clean, sort_keys=True),
-        mase=clean.get("mase"),
-        smape=clean.get("smape"),
         forecast_ds=forecast_ds,
         point=attempt.forecast["mean"].tolist(),
         fit_seconds=round(attempt.seconds, 4),
@@ -366,7 +485,6 @@ def _result_row(
     for level in config.levels:
         row[f"lo_{level}"] = attempt.forecast[f"lo-{level}"].tolist()
         row[f"hi_{level}"] = attempt.forecast[f"hi-{level}"].tolist()
-        row[f"coverage_{level}"] = clean.get(f"coverage_{level}")
     return row
 
 
@@ -384,6 +502,7 @@ def model_result_schema(levels: Sequence[int]) -> T.StructType:
         T.StructField("model_class", T.StringType(), False),
         T.StructField("selection_mode", T.StringType(), False),
         T.StructField("orders", T.StringType(), True),
+        T.StructField("backtest_orders", T.StringType(), True),
         T.StructField("parameters", T.StringType(), True),
         T.StructField("aic", T.DoubleType(), True),
         T.StructField("n_obs", T.IntegerType(), False),
@@ -406,6 +525,11 @@ def model_result_schema(levels: Sequence[int]) -> T.StructType:
     return T.StructType(fields)
 
 
+def _optional_text(row: pd.Series, name: str) -> str | None:
+    value = row[name] if name in row.index else None
+    return value if isinstance(value, str) and value else None
+
+
 def forecast_group(pdf: pd.DataFrame, config: ForecastConfig) -> pd.DataFrame:
     """The `applyInPandas` body: one series (rows of one unique_id) in, model rows out."""
     columns = model_result_schema(config.levels).fieldNames()
@@ -413,11 +537,12 @@ def forecast_group(pdf: pd.DataFrame, config: ForecastConfig) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     pdf = pdf.sort_values("ds")
     first = pdf.iloc[0]
-    stored = first["stored_orders"] if "stored_orders" in pdf.columns else None
-    stored_orders = stored if isinstance(stored, str) and stored else None
+    stored_orders, stored_backtest_orders = (
+        _optional_text(first, name) for name in ("stored_orders", "stored_backtest_orders")
+    )
     first_ds = pd.Timestamp(first["ds"]).date()
     y = pdf["y"].to_numpy(dtype=float)
-    rows = fit_series(y, first_ds, config, stored_orders)
+    rows = fit_series(y, first_ds, config, stored_orders, stored_backtest_orders)
     for row in rows:
         for name in KEY_COLUMNS:
             row[name] = first[name] if name in pdf.columns else None
@@ -498,12 +623,14 @@ def with_model_results(
 ) -> DataFrame:
     """Fit/backtest/forecast every series with grouped `applyInPandas` (one group per id).
 
-    `stored_orders` (JSON of `ArimaOrders`, optional column) switches a series to refit mode;
-    `num_partitions` spreads the groups over more, smaller tasks for balanced cores.
+    `stored_orders` (JSON of `ArimaOrders`, optional column) switches a series to refit mode,
+    `stored_backtest_orders` (JSON of `BacktestOrders`, optional) are the backtest orders stored
+    with that selection; `num_partitions` spreads the groups over more, smaller tasks.
     """
-    if "stored_orders" not in series_df.columns:
-        series_df = series_df.withColumn("stored_orders", F.lit(None).cast("string"))
-    inputs_df = series_df.select(*KEY_COLUMNS, "ds", "y", "stored_orders")
+    for name in ("stored_orders", "stored_backtest_orders"):
+        if name not in series_df.columns:
+            series_df = series_df.withColumn(name, F.lit(None).cast("string"))
+    inputs_df = series_df.select(*KEY_COLUMNS, "ds", "y", "stored_orders", "stored_backtest_orders")
     if num_partitions:
         inputs_df = inputs_df.transform(lambda d: with_balanced_partitions(d, num_partitions))
 

@@ -1,7 +1,9 @@
 """When to reselect ARIMA orders (AutoARIMA) and when to refit stored orders (daily runs).
 
 A series is refitted with the orders of its latest AutoARIMA selection (from
-`ops.model_runs`) unless one of these asks for a reselection (`selection_reason`):
+`ops.model_runs`), and backtested with the backtest orders stored with that selection
+(`backtest_orders`, chosen on data before that run's first backtest cutoff), unless one of
+these asks for a reselection (`selection_reason`):
 
 * ``forced``: the run was started with reselect=True;
 * ``initial``: no stored selection exists for the series;
@@ -22,9 +24,18 @@ DEFAULT_MASE_DRIFT_RATIO = 0.2
 
 
 def with_latest_selection(model_runs_df: DataFrame) -> DataFrame:
-    """Latest AutoARIMA selection per series: `unique_id, stored_orders, selected_mase, ...`."""
+    """Latest AutoARIMA selection per series: `unique_id, stored_orders, selected_mase, ...`.
+
+    Rows written before `backtest_orders` existed give null `stored_backtest_orders` (the refit
+    then selects its backtest orders itself).
+    """
     latest = Window.partitionBy("unique_id").orderBy(
         F.col("training_end_date").desc(), F.col("created_at").desc()
+    )
+    backtest_orders = (
+        F.col("backtest_orders")
+        if "backtest_orders" in model_runs_df.columns
+        else F.lit(None).cast("string")
     )
     return (
         model_runs_df.where(
@@ -37,6 +48,7 @@ def with_latest_selection(model_runs_df: DataFrame) -> DataFrame:
         .select(
             "unique_id",
             F.col("orders").alias("stored_orders"),
+            backtest_orders.alias("stored_backtest_orders"),
             F.col("mase").alias("selected_mase"),
             F.col("training_end_date").alias("selected_on"),
             F.col("run_id").alias("selected_run_id"),
@@ -51,7 +63,7 @@ def with_selection_plan(
     reselect: bool | None,
     reselect_every_days: int = DEFAULT_RESELECT_EVERY_DAYS,
 ) -> DataFrame:
-    """Per series: `stored_orders` (null = AutoARIMA) and the `selection_reason`."""
+    """Per series: `stored_orders`, `stored_backtest_orders` (null = AutoARIMA), the reason."""
     joined_df = (
         series_ids_df.select("unique_id").distinct().join(latest_selection_df, "unique_id", "left")
     )
@@ -63,13 +75,18 @@ def with_selection_plan(
         if reselect is None:
             reason = reason.when(age_days >= reselect_every_days, F.lit("schedule"))
         reason = reason.otherwise(F.lit("refit"))
+    is_refit = F.col("selection_reason") == "refit"
     return (
         joined_df.withColumn("selection_reason", reason)
-        .withColumn(
+        .withColumn("stored_orders", F.when(is_refit, F.col("stored_orders")))
+        .withColumn("stored_backtest_orders", F.when(is_refit, F.col("stored_backtest_orders")))
+        .select(
+            "unique_id",
             "stored_orders",
-            F.when(F.col("selection_reason") == "refit", F.col("stored_orders")),
+            "stored_backtest_orders",
+            "selected_mase",
+            "selection_reason",
         )
-        .select("unique_id", "stored_orders", "selected_mase", "selection_reason")
     )
 
 

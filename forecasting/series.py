@@ -4,23 +4,28 @@ Grain of every output: one row per `unique_id` x `ds` (a calendar day). Each met
 produced at three hierarchy levels: `total`, `region` and `plan`; the `unique_id` spells the
 path, e.g. ``revenue/total``, ``revenue/region=EMEA``, ``active_subscriptions/plan=pro_monthly``.
 
-Missing days are filled explicitly and flagged (`is_filled`), never silently:
+A day without a Gold row is a zero, never a missing value, for both metrics:
 
-* ``revenue`` (daily net revenue, a flow): a day without rows earned nothing, so it is 0.
-* ``active_subscriptions`` (a stock counted by a daily snapshot): a day without a snapshot row
-  keeps the last observed count (carry-forward), because subscriptions do not vanish when a
-  snapshot is missing.
+* ``revenue`` (daily net revenue, a flow): a day without `gold.revenue_daily` rows earned
+  nothing.
+* ``active_subscriptions`` (a count): `gold.mrr_daily` has a row per day x region x plan x
+  segment only while at least one subscription is active there, and Gold runs every day through
+  its as-of date; so a day without a row has no active subscription (a cancelled plan, an
+  emptied region), not an unknown count. Carrying the last count forward would keep
+  subscriptions alive that were cancelled and would make the regions no longer sum to the total.
 
-Each series runs from its own first observed day to the last observed day of its metric, so a
-region that stops earning still gets zeros up to the end of the data.
+Filled days are flagged (`is_filled`). Each series runs from its own first observed day to the
+given `end_date` inclusive (the last day Gold covers, or the as-of date), so a region that stops
+earning or loses its last subscription gets zeros up to the end; a training window that starts
+later (the lookback start) is cut with `filter_training_window`, so a series whose last
+observation lies before the window is all zeros inside it. Rows after `end_date` are dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 REVENUE = "revenue"
@@ -31,9 +36,6 @@ TOTAL_KEY = "total"
 UNKNOWN_KEY = "unknown"
 
 SERIES_COLUMNS: tuple[str, ...] = ("unique_id", "metric", "level", "key", "ds", "y", "is_filled")
-
-FillMethod = Literal["zero", "carry_forward"]
-FILL_METHODS: dict[str, FillMethod] = {REVENUE: "zero", ACTIVE_SUBSCRIPTIONS: "carry_forward"}
 
 
 def unique_id_col(metric: Column, level: Column, key: Column) -> Column:
@@ -70,7 +72,7 @@ def _with_levels(daily_df: DataFrame, metric: str, region_col: str, plan_col: st
     )
 
 
-def with_revenue_series(revenue_df: DataFrame) -> DataFrame:
+def with_revenue_series(revenue_df: DataFrame, end_date: dt.date) -> DataFrame:
     """Daily net revenue (`gold.revenue_daily.net_usd`) as total/region/plan series, gaps = 0."""
     daily_df = revenue_df.select(
         F.col("revenue_date").alias("ds"),
@@ -79,12 +81,12 @@ def with_revenue_series(revenue_df: DataFrame) -> DataFrame:
         "plan_id",
     )
     return _with_levels(daily_df, REVENUE, "region", "plan_id").transform(
-        lambda df: with_filled_gaps(df, "zero")
+        lambda df: with_filled_gaps(df, end_date)
     )
 
 
-def with_active_subscriptions_series(mrr_df: DataFrame) -> DataFrame:
-    """Daily active subscriptions (`gold.mrr_daily`) as series, gaps carried forward."""
+def with_active_subscriptions_series(mrr_df: DataFrame, end_date: dt.date) -> DataFrame:
+    """Daily active subscriptions (`gold.mrr_daily`) as series, a day without rows = 0."""
     daily_df = mrr_df.select(
         F.col("metric_date").alias("ds"),
         F.col("active_subscriptions").alias("value"),
@@ -92,46 +94,46 @@ def with_active_subscriptions_series(mrr_df: DataFrame) -> DataFrame:
         "plan_id",
     )
     return _with_levels(daily_df, ACTIVE_SUBSCRIPTIONS, "region", "plan_id").transform(
-        lambda df: with_filled_gaps(df, "carry_forward")
+        lambda df: with_filled_gaps(df, end_date)
     )
 
 
-def with_filled_gaps(series_df: DataFrame, method: FillMethod) -> DataFrame:
-    """Add every missing day per series (0 or carry-forward) and flag it in `is_filled`."""
-    bounds_df = series_df.groupBy("unique_id", "metric", "level", "key").agg(
-        F.min("ds").alias("first_ds")
+def to_series(revenue_df: DataFrame, mrr_df: DataFrame, end_date: dt.date) -> DataFrame:
+    """Both metrics' zero-filled series through `end_date` (`SERIES_COLUMNS`)."""
+    return with_revenue_series(revenue_df, end_date).unionByName(
+        with_active_subscriptions_series(mrr_df, end_date)
     )
-    metric_end_df = series_df.groupBy("metric").agg(F.max("ds").alias("metric_last_ds"))
-    calendar_df = bounds_df.join(metric_end_df, "metric").select(
-        "unique_id",
-        "metric",
-        "level",
-        "key",
-        F.explode(F.sequence("first_ds", "metric_last_ds", F.expr("INTERVAL 1 DAY"))).alias("ds"),
+
+
+def with_filled_gaps(series_df: DataFrame, end_date: dt.date) -> DataFrame:
+    """Every day from each series' first row to `end_date`; missing days are 0 (`is_filled`)."""
+    observed_df = series_df.where(F.col("ds") <= F.lit(end_date))
+    calendar_df = (
+        observed_df.groupBy("unique_id", "metric", "level", "key")
+        .agg(F.min("ds").alias("first_ds"))
+        .select(
+            "unique_id",
+            "metric",
+            "level",
+            "key",
+            F.explode(
+                F.sequence(F.col("first_ds"), F.lit(end_date), F.expr("INTERVAL 1 DAY"))
+            ).alias("ds"),
+        )
     )
     joined_df = calendar_df.join(
-        series_df.select("unique_id", "ds", F.col("y").alias("y_observed")),
+        observed_df.select("unique_id", "ds", F.col("y").alias("y_observed")),
         ["unique_id", "ds"],
         "left",
     )
-    is_filled = F.col("y_observed").isNull()
-    if method == "zero":
-        filled = F.coalesce(F.col("y_observed"), F.lit(0.0))
-    else:
-        ordered = (
-            Window.partitionBy("unique_id")
-            .orderBy("ds")
-            .rowsBetween(Window.unboundedPreceding, Window.currentRow)
-        )
-        filled = F.last("y_observed", ignorenulls=True).over(ordered)
     return joined_df.select(
         "unique_id",
         "metric",
         "level",
         "key",
         "ds",
-        filled.cast("double").alias("y"),
-        is_filled.alias("is_filled"),
+        F.coalesce(F.col("y_observed"), F.lit(0.0)).cast("double").alias("y"),
+        F.col("y_observed").isNull().alias("is_filled"),
     )
 
 

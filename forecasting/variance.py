@@ -1,9 +1,21 @@
 """Forecast vs actual: errors, interval hits and consecutive misses of recorded forecasts.
 
 Grain: one row per forecast run x unique_id x forecast_date for which an actual now exists.
-`consecutive_days_outside_95` counts, within one run's forecast of one series, the days in a
-row (up to and including this one) whose actual fell outside the widest interval; `is_alert`
-is set once that streak reaches `alert_after_days` (3 by default).
+Actuals are the zero-filled series of `forecasting.series` (a day without Gold rows is an
+actual of 0, flagged `is_actual_filled`), so a plan that lost its last subscription is scored
+against 0, not against its last count.
+
+Columns and sign convention (one convention everywhere: positive = actual above forecast):
+
+* `actual`, `forecast` (the recorded, reconciled point), both double;
+* `error = actual - forecast` (positive: under-forecast);
+* `abs_error = |error|`;
+* `pct_error = 100 * error / |actual|`, in percent, with the sign of `error`; null when the
+  actual is 0 (undefined);
+* `is_inside_<level>`: `lo_<level> <= actual <= hi_<level>`;
+* `consecutive_days_outside_<widest>` counts, within one run's forecast of one series, the days
+  in a row (up to and including this one) whose actual fell outside the widest interval;
+  `is_alert` is set once that streak reaches `alert_after_days` (3 by default).
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ def with_forecast_variance(
     )
     joined_df = forecast_df.join(actuals, ["unique_id", "forecast_date"], "inner")
     forecast = F.col("point").cast("double")
+    error = F.col("actual") - forecast
     scored_df = joined_df.select(
         *VARIANCE_KEYS,
         "forecast_date",
@@ -39,11 +52,9 @@ def with_forecast_variance(
         "model",
         "actual",
         forecast.alias("forecast"),
-        (F.col("actual") - forecast).alias("error"),
-        F.abs(F.col("actual") - forecast).alias("abs_error"),
-        F.when(
-            F.col("actual") != 0, 100.0 * (forecast - F.col("actual")) / F.abs(F.col("actual"))
-        ).alias("pct_error"),
+        error.alias("error"),
+        F.abs(error).alias("abs_error"),
+        F.when(F.col("actual") != 0, 100.0 * error / F.abs(F.col("actual"))).alias("pct_error"),
         *[
             F.col("actual")
             .between(F.col(f"lo_{lv}").cast("double"), F.col(f"hi_{lv}").cast("double"))

@@ -1,7 +1,9 @@
 """Forecast job: Gold facts -> series -> backtest -> champion -> forecast -> reconcile -> tables.
 
-Reads `gold.revenue_daily` and `gold.mrr_daily` at a noted Delta version, fits StatsForecast
-models per series on Spark, and writes
+Reads `gold.revenue_daily` and `gold.mrr_daily` at a noted Delta version, builds zero-filled
+daily series through the last day Gold covers (a day without rows is 0 revenue / 0 active
+subscriptions; the as-of date defaults to that day and is never later), fits StatsForecast
+models per series on Spark on the lookback window ending at the as-of date, and writes
 
 * `gold.forecast_revenue_daily` (decimal(18,4) money) and `gold.forecast_active_subscriptions`
   (append; one row per run x series x forecast_date, reconciled champion forecasts);
@@ -46,13 +48,7 @@ from forecasting.selection import (
     with_latest_selection,
     with_selection_plan,
 )
-from forecasting.series import (
-    ACTIVE_SUBSCRIPTIONS,
-    REVENUE,
-    filter_training_window,
-    with_active_subscriptions_series,
-    with_revenue_series,
-)
+from forecasting.series import ACTIVE_SUBSCRIPTIONS, REVENUE, filter_training_window, to_series
 from forecasting.variance import with_forecast_variance
 from jobs.observability import configure_logging, pipeline_run
 
@@ -165,19 +161,17 @@ def _setting(settings: Settings, name: str, default: Any) -> Any:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_series(
+def read_gold_facts(
     spark: SparkSession, settings: Settings, gold_versions: dict[str, int]
-) -> DataFrame:
-    """Both metrics' series from the Gold tables at the given versions (all history)."""
+) -> tuple[DataFrame, DataFrame]:
+    """`gold.revenue_daily` and `gold.mrr_daily` at the given versions (all history)."""
     revenue_df = read_delta(
         spark, settings.table_path("gold", "revenue_daily"), gold_versions["gold.revenue_daily"]
     )
     mrr_df = read_delta(
         spark, settings.table_path("gold", "mrr_daily"), gold_versions["gold.mrr_daily"]
     )
-    return revenue_df.transform(with_revenue_series).unionByName(
-        mrr_df.transform(with_active_subscriptions_series)
-    )
+    return revenue_df, mrr_df
 
 
 def _read_model_runs(spark: SparkSession, settings: Settings) -> DataFrame | None:
@@ -210,9 +204,14 @@ def _replay_plan(spark: SparkSession, settings: Settings, run_id: str) -> tuple[
         gold_versions={k: int(v) for k, v in json.loads(first["gold_versions"]).items()},
         replay_of=run_id,
     )
+    is_refit = F.col("selection_mode") == "refit"
+    backtest_orders = (
+        F.col("backtest_orders") if "backtest_orders" in recorded_df.columns else F.lit(None)
+    )
     selection_df = recorded_df.where(F.col("model") == "arima").select(
         "unique_id",
-        F.when(F.col("selection_mode") == "refit", F.col("orders")).alias("stored_orders"),
+        F.when(is_refit, F.col("orders")).alias("stored_orders"),
+        F.when(is_refit, backtest_orders).cast("string").alias("stored_backtest_orders"),
         F.lit(None).cast("double").alias("selected_mase"),
         F.concat(F.lit("replay:"), F.col("selection_reason")).alias("selection_reason"),
     )
@@ -220,6 +219,40 @@ def _replay_plan(spark: SparkSession, settings: Settings, run_id: str) -> tuple[
 
 
 # ----------------------------------------------------------------------------- core
+
+
+def build_series(revenue_df: DataFrame, mrr_df: DataFrame) -> tuple[DataFrame, dt.date]:
+    """Zero-filled series of both metrics through the last day Gold covers (and that day).
+
+    Gold writes `mrr_daily` rows for every day with an active subscription through its as-of
+    date, while `revenue_daily` has no row on a day without payments; so the last day in
+    either table is the last day Gold covers, and every series is zero-filled up to it.
+    """
+    last_df = revenue_df.select(F.max("revenue_date").alias("d")).unionByName(
+        mrr_df.select(F.max("metric_date").alias("d"))
+    )
+    row = last_df.agg(F.max("d")).first()
+    data_end = row[0] if row is not None else None
+    if data_end is None:
+        raise ValueError("Gold tables are empty; nothing to forecast")
+    return to_series(revenue_df, mrr_df, data_end), data_end
+
+
+def resolve_as_of(requested: dt.date | None, data_end: dt.date) -> dt.date:
+    """The run's as-of date: the requested one, never later than the last day Gold covers.
+
+    A later as-of (e.g. a scheduled run whose day has no data in Gold yet) would have to
+    invent zeros for days Gold has not built, so it is moved back to `data_end`.
+    """
+    if requested is None:
+        return data_end
+    if requested > data_end:
+        log.warning(
+            "as-of date after the last Gold day; forecasting as of the last Gold day",
+            extra={"requested_as_of": requested.isoformat(), "as_of": data_end.isoformat()},
+        )
+        return data_end
+    return requested
 
 
 def fit_models(
@@ -314,6 +347,7 @@ def _model_runs_output(
         "selection_mode",
         F.coalesce(F.col("selection_reason"), F.lit("baseline")).alias("selection_reason"),
         "orders",
+        "backtest_orders",
         F.col("parameters"),
         F.lit(json.dumps(run_config, sort_keys=True)).alias("run_config"),
         "aic",
@@ -418,9 +452,13 @@ def run_forecast(
         with _phase(timings, "plan"):
             if replay_run_id:
                 plan, selection_df = _replay_plan(spark, settings, replay_run_id)
-                all_series_df = read_series(spark, settings, plan.gold_versions).cache()
+                revenue_df, mrr_df = read_gold_facts(spark, settings, plan.gold_versions)
+                series_df, _ = build_series(revenue_df, mrr_df)
+                all_series_df = series_df.cache()
             else:
                 plan, all_series_df, selection_df = _new_plan(spark, settings, as_of, reselect)
+            if as_of is not None and as_of != plan.as_of:
+                run.params["requested_as_of"] = as_of.isoformat()
             run.params.update(
                 as_of=plan.as_of.isoformat(),
                 training_start=plan.training_start.isoformat(),
@@ -485,13 +523,10 @@ def _new_plan(
         name: delta_version(spark, settings.table_path("gold", table))
         for table, name in SOURCE_TABLES.items()
     }
-    all_series_df = read_series(spark, settings, gold_versions).cache()
-    if as_of is None:
-        last_df = all_series_df.groupBy("metric").agg(F.max("ds").alias("last_ds"))
-        row = last_df.agg(F.min("last_ds")).first()
-        as_of = row[0] if row is not None else None
-    if as_of is None:
-        raise ValueError("Gold tables are empty; nothing to forecast")
+    revenue_df, mrr_df = read_gold_facts(spark, settings, gold_versions)
+    series_df, data_end = build_series(revenue_df, mrr_df)
+    all_series_df = series_df.cache()
+    as_of = resolve_as_of(as_of, data_end)
     lookback = int(_setting(settings, "forecast_lookback_days", 730))
     plan = RunPlan(
         as_of=as_of,
@@ -503,8 +538,8 @@ def _new_plan(
     if runs_df is None:
         latest_df = spark.createDataFrame(
             [],
-            "unique_id string, stored_orders string, selected_mase double, "
-            "selected_on date, selected_run_id string",
+            "unique_id string, stored_orders string, stored_backtest_orders string, "
+            "selected_mase double, selected_on date, selected_run_id string",
         )
     else:
         latest_df = with_latest_selection(
@@ -518,7 +553,11 @@ def _new_plan(
 def write_variance(
     spark: SparkSession, settings: Settings, actual_df: DataFrame, config: ForecastConfig
 ) -> int:
-    """Recompute `gold.forecast_variance` from every recorded forecast with an actual."""
+    """Recompute `gold.forecast_variance` from every recorded forecast with an actual.
+
+    `actual_df` is the zero-filled series (`build_series`), so days without Gold rows are
+    scored against 0.
+    """
     cols = [
         "run_id",
         "unique_id",

@@ -1,4 +1,9 @@
-"""Tiny synthetic Gold facts (revenue_daily, mrr_daily) with weekly seasonality and trend."""
+"""Tiny synthetic Gold facts (revenue_daily, mrr_daily) with weekly seasonality and trend.
+
+Two regions x two plans every day; optionally a `legacy_monthly` plan sold only in NA that
+stops after `legacy_last_day` (no rows afterwards: no revenue, no active subscription), and
+days without any row at all (`no_rows_days`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,16 @@ import numpy as np
 
 REGIONS: tuple[str, ...] = ("EMEA", "NA")
 PLANS: tuple[str, ...] = ("basic_monthly", "pro_monthly")
+LEGACY_PLAN = "legacy_monthly"
 
 
 def revenue_rows(
-    start: dt.date, days: int, seed: int = 7, gaps: tuple[int, ...] = (40, 41)
+    start: dt.date,
+    days: int,
+    seed: int = 7,
+    gaps: tuple[int, ...] = (40, 41),
+    legacy_last_day: int | None = None,
+    no_rows_days: tuple[int, ...] = (),
 ) -> list[tuple[dt.date, str, str, Decimal]]:
     """`(revenue_date, region, plan_id, net_usd)`; `gaps` are days missing for EMEA/basic."""
     rng = np.random.default_rng(seed)
@@ -33,23 +44,34 @@ def revenue_rows(
                         Decimal(f"{value:.4f}"),
                     )
                 )
-    return rows
+    if legacy_last_day is not None:
+        legacy_rng = np.random.default_rng(seed + 1)
+        for day in range(min(days, legacy_last_day + 1)):
+            value = 400.0 + 40.0 * np.sin(2 * np.pi * day / 7) + legacy_rng.normal(0, 10)
+            rows.append(
+                (start + dt.timedelta(days=day), "NA", LEGACY_PLAN, Decimal(f"{value:.4f}"))
+            )
+    return [r for r in rows if (r[0] - start).days not in no_rows_days]
 
 
 def mrr_rows(
-    start: dt.date, days: int, seed: int = 11, gaps: tuple[int, ...] = (50,)
+    start: dt.date,
+    days: int,
+    seed: int = 11,
+    no_rows_days: tuple[int, ...] = (),
+    legacy_last_day: int | None = None,
 ) -> list[tuple[dt.date, str, str, str, Decimal, int, int]]:
-    """MRR_DAILY rows; `gaps` are days with no snapshot at all (carry-forward expected)."""
+    """MRR_DAILY rows (one segment); a day in `no_rows_days` has no active subscription."""
     rng = np.random.default_rng(seed)
     rows: list[tuple[dt.date, str, str, str, Decimal, int, int]] = []
     for r_i, region in enumerate(REGIONS):
         for p_i, plan in enumerate(PLANS):
             base = 200 * (1 + r_i) + 100 * p_i
             for day in range(days):
-                if day in gaps:
-                    continue
                 weekly = 6 * np.sin(2 * np.pi * day / 7)
                 subs = round(float(base + 0.8 * day + weekly + rng.normal(0, 2)))
+                if day in no_rows_days:
+                    continue
                 rows.append(
                     (
                         start + dt.timedelta(days=day),
@@ -61,4 +83,9 @@ def mrr_rows(
                         max(1, subs // 2),
                     )
                 )
+    if legacy_last_day is not None:
+        for day in range(min(days, legacy_last_day + 1)):
+            subs = 60 - day // 10  # slowly shrinking until it is retired
+            legacy = (start + dt.timedelta(days=day), "NA", LEGACY_PLAN, "smb")
+            rows.append((*legacy, Decimal(subs * 29), subs, subs))
     return rows

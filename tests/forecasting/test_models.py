@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from pyspark.sql import SparkSession
 from forecasting import models
 from forecasting.models import (
     ArimaOrders,
+    BacktestOrders,
     ForecastConfig,
     fit_series,
     forecast_group,
@@ -23,6 +25,7 @@ from forecasting.models import (
 )
 
 START = dt.date(2026, 1, 1)
+_REAL_BUILD = models._build
 CONFIG = ForecastConfig(horizon=14, levels=(80, 95), season_length=7)
 
 
@@ -64,16 +67,29 @@ def test_refit_uses_stored_orders_and_reproduces_the_auto_forecast(
     auto_rows: list[dict[str, Any]],
 ) -> None:
     arima = auto_rows[0]
-    refit = fit_series(_series(), START, CONFIG, stored_orders=arima["orders"])[0]
+    refit = fit_series(
+        _series(),
+        START,
+        CONFIG,
+        stored_orders=arima["orders"],
+        stored_backtest_orders=arima["backtest_orders"],
+    )[0]
     assert (refit["model_class"], refit["selection_mode"]) == ("ARIMA", "refit")
     assert refit["orders"] == arima["orders"]
     np.testing.assert_allclose(refit["point"], arima["point"], rtol=1e-9)
+    # same data, same backtest orders: the fast path scores exactly like the selection run
+    assert refit["backtest_orders"] == arima["backtest_orders"]
+    assert json.loads(refit["backtest"])["orders_selection"] == "stored"
+    assert refit["mase"] == arima["mase"]
 
 
 def test_refit_passes_the_stored_orders_to_statsforecast_arima(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     orders = ArimaOrders((2, 1, 0), (0, 1, 1), 7, include_mean=False, include_drift=False)
+    cv_orders = ArimaOrders((1, 0, 0), (0, 1, 1), 7, include_mean=False, include_drift=False)
+    # selected on data through day 40; the first backtest window starts on day 62
+    stored_cv = BacktestOrders(cv_orders, START + dt.timedelta(days=40))
     built: list[Any] = []
     real_build = models._build
 
@@ -83,12 +99,136 @@ def test_refit_passes_the_stored_orders_to_statsforecast_arima(
         return model
 
     monkeypatch.setattr(models, "_build", spy)
-    row = fit_series(_series(), START, CONFIG, stored_orders=orders.to_json())[0]
+    row = fit_series(
+        _series(), START, CONFIG, orders.to_json(), stored_backtest_orders=stored_cv.to_json()
+    )[0]
     arima = built[0]
     assert type(arima).__name__ == "ARIMA"
     assert (arima.order, arima.seasonal_order, arima.season_length) == ((2, 1, 0), (0, 1, 1), 7)
     assert not any(type(m).__name__ == "AutoARIMA" for m in built)
     assert ArimaOrders.from_json(row["orders"]) == orders
+    windows = [m for m in built[1:] if type(m).__name__ == "ARIMA"]
+    assert [(m.order, m.seasonal_order) for m in windows] == [((1, 0, 0), (0, 1, 1))] * 3
+    assert row["backtest_orders"] == stored_cv.to_json()
+
+
+@dataclass
+class _Fit:
+    """One model fit seen by the spy: kind, points it was fitted on, orders, forecast."""
+
+    kind: str
+    n: int
+    orders: ArimaOrders | None
+    mean: list[float]
+
+
+def _record_fits(monkeypatch: pytest.MonkeyPatch) -> list[_Fit]:
+    """Wrap `models._build` so every fit records its data length and (selected) orders."""
+    fits: list[_Fit] = []
+
+    class Recording:
+        def __init__(self, kind: str, model: Any, stored: ArimaOrders | None) -> None:
+            self.kind, self.model, self.stored = kind, model, stored
+
+        def fit(self, y: np.ndarray) -> Recording:
+            self.fitted = self.model.fit(y)
+            orders = self.stored
+            if self.kind == "auto_arima":
+                p, q, big_p, big_q, m, d, big_d = (int(v) for v in self.fitted.model_["arma"])
+                coef = self.fitted.model_["coef"]
+                orders = ArimaOrders(
+                    (p, d, q), (big_p, big_d, big_q), m, "intercept" in coef, "drift" in coef
+                )
+            self.record = _Fit(self.kind, len(y), orders, [])
+            fits.append(self.record)
+            return self
+
+        @property
+        def model_(self) -> Any:
+            return self.fitted.model_
+
+        def predict(self, h: int, level: list[int]) -> Any:
+            out = self.fitted.predict(h=h, level=level)
+            self.record.mean = [float(v) for v in out["mean"]]
+            return out
+
+    def spy(kind: str, config: ForecastConfig, stored: ArimaOrders | None) -> Any:
+        return Recording(kind, _REAL_BUILD(kind, config, stored), stored)
+
+    monkeypatch.setattr(models, "_build", spy)
+    return fits
+
+
+N_OBS = 90
+# CONFIG: h = 14, 3 windows 7 days apart, the last ending on day 90 -> origins 62, 69, 76
+CUTOFFS = (62, 69, 76)
+
+
+def test_backtest_arima_orders_are_selected_only_on_data_before_the_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fits = _record_fits(monkeypatch)
+    row = fit_series(_series(N_OBS), START, CONFIG)[0]
+    assert row["selection_mode"] == "auto"
+    selections = [f for f in fits if f.kind == "auto_arima"]
+    window_fits = [f for f in fits if f.kind == "arima" and f.n < N_OBS]
+    assert sorted(f.n for f in window_fits) == list(CUTOFFS)
+    for window in window_fits:
+        sources = [s for s in selections if s.orders == window.orders and s.n <= window.n]
+        assert sources, f"window at {window.n}: orders chosen on data after its origin"
+    # recorded: the orders AutoARIMA picks on the 62 days before the first window
+    first = next(s for s in selections if s.n == CUTOFFS[0])
+    recorded = json.loads(row["backtest_orders"])
+    assert first.orders is not None
+    assert (recorded["order"], recorded["seasonal_order"]) == (
+        list(first.orders.order),
+        list(first.orders.seasonal_order),
+    )
+    assert recorded["selected_through"] == (START + dt.timedelta(days=61)).isoformat()
+    assert json.loads(row["backtest"])["orders_selection"] == "before_first_cutoff"
+
+
+def test_first_window_forecast_ignores_the_data_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two histories equal up to day 76 (the first window's data and its 14 actuals end on
+    # day 75); the second bends away afterwards, enough to change AutoARIMA's choice on all
+    # 90 days. An honest backtest forecasts the first window identically for both.
+    y = _series(N_OBS)
+    bent = y.copy()
+    bent[CUTOFFS[-1] :] += 3.0 * np.arange(1, N_OBS - CUTOFFS[-1] + 1) ** 1.5
+    means = []
+    for history in (y, bent):
+        fits = _record_fits(monkeypatch)
+        fit_series(history, START, CONFIG)
+        first_window = [f for f in fits if f.kind in ("arima", "auto_arima")]
+        means.append(next(f.mean for f in first_window if f.n == CUTOFFS[0] and f.mean))
+    assert means[0] == means[1]
+
+
+def test_stored_backtest_orders_that_saw_a_window_are_selected_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    orders = ArimaOrders((0, 1, 1), (0, 1, 1), 7, include_mean=False, include_drift=False)
+    # selected through day 62 = the first window's origin: it saw that window's first actual
+    leaky = BacktestOrders(orders, START + dt.timedelta(days=CUTOFFS[0]))
+    fits = _record_fits(monkeypatch)
+    row = fit_series(_series(N_OBS), START, CONFIG, orders.to_json(), leaky.to_json())[0]
+    assert row["selection_mode"] == "refit"
+    assert [f.n for f in fits if f.kind == "auto_arima"] == [CUTOFFS[0]]
+    assert (
+        json.loads(row["backtest_orders"])["selected_through"]
+        == (START + dt.timedelta(days=CUTOFFS[0] - 1)).isoformat()
+    )
+    assert json.loads(row["backtest"])["orders_selection"] == "before_first_cutoff"
+
+
+def test_cv_reselect_reruns_autoarima_in_every_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    fits = _record_fits(monkeypatch)
+    config = ForecastConfig(horizon=14, levels=(80, 95), season_length=7, cv_reselect=True)
+    row = fit_series(_series(N_OBS), START, config)[0]
+    assert sorted(f.n for f in fits if f.kind == "auto_arima") == [*CUTOFFS, N_OBS]
+    assert not [f for f in fits if f.kind == "arima"]
+    assert row["backtest_orders"] is None
+    assert json.loads(row["backtest"])["orders_selection"] == "per_window"
 
 
 def test_failed_arima_falls_back_to_ets_and_records_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +266,8 @@ def test_convergence_warnings_are_counted_not_hidden(monkeypatch: pytest.MonkeyP
     row = fit_series(_series(), START, CONFIG)[0]
     assert row["n_convergence_warnings"] == 1
     assert row["n_other_warnings"] == 1
-    assert json.loads(row["backtest"])["n_convergence_warnings"] == 3  # one per window
+    # one for the order selection before the first window, one per window
+    assert json.loads(row["backtest"])["n_convergence_warnings"] == 4
     assert any("convergence" in w for w in json.loads(row["parameters"])["warnings"])
 
 

@@ -10,6 +10,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from forecasting.reconcile import with_decimal_values, with_reconciled_forecasts
+from forecasting.series import with_active_subscriptions_series
+from tests.catalog_schemas import spark_schema
 
 D = dt.date(2026, 2, 1)
 SCHEMA = (
@@ -91,3 +93,37 @@ def test_decimal_rounding_residual_goes_to_the_largest_child(spark: SparkSession
         "total": Decimal("10.0000"),
         "plan": Decimal("10.0000"),
     }
+
+
+def test_a_region_without_subscriptions_gets_no_share_of_the_total(spark: SparkSession) -> None:
+    # NA: 6 subscriptions on days 1-3, cancelled after (no mrr_daily rows); EMEA: 4 every day.
+    days = [dt.date(2026, 1, d) for d in range(1, 7)]
+    mrr_df = spark.createDataFrame(
+        [(d, "NA", "pro", "smb", Decimal("60.0000"), 6, 6) for d in days[:3]]
+        + [(d, "EMEA", "pro", "smb", Decimal("40.0000"), 4, 4) for d in days],
+        spark_schema("gold.mrr_daily"),
+    )
+    series_df = with_active_subscriptions_series(mrr_df, days[-1]).where("level != 'plan'")
+    # naive forecast (the last value, by definition) for one day, bounds +-1 and +-2
+    last = F.max_by("y", "ds")
+    forecast_df = (
+        series_df.groupBy("unique_id", "metric", "level", "key")
+        .agg(last.alias("point"))
+        .select(
+            "unique_id",
+            "metric",
+            "level",
+            "key",
+            F.lit(D).alias("forecast_date"),
+            "point",
+            (F.col("point") - 1).alias("lo_80"),
+            (F.col("point") + 1).alias("hi_80"),
+            (F.col("point") - 2).alias("lo_95"),
+            (F.col("point") + 2).alias("hi_95"),
+        )
+    )
+    reconciled = {
+        r["key"]: r["point"] for r in with_reconciled_forecasts(forecast_df, (80, 95)).collect()
+    }
+    # total = 4 = EMEA 4 + NA 0: nothing to rescale
+    assert reconciled == {"total": 4.0, "EMEA": 4.0, "NA": 0.0}

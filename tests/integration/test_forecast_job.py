@@ -13,9 +13,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from conf.settings import Settings
-from jobs.forecast_job import main, register, run_forecast
+from jobs.forecast_job import build_series, main, register, resolve_as_of, run_forecast
 from tests.catalog_schemas import spark_schema
-from tests.forecasting.synthetic import mrr_rows, revenue_rows
+from tests.forecasting.synthetic import LEGACY_PLAN, mrr_rows, revenue_rows
 
 pytestmark = pytest.mark.integration
 
@@ -24,19 +24,24 @@ DAYS = 120
 RUN1_AS_OF = START + dt.timedelta(days=89)
 RUN2_AS_OF = START + dt.timedelta(days=96)
 REVENUE_SCHEMA = "revenue_date date, region string, plan_id string, net_usd decimal(18,4)"
-N_SERIES = 10  # per metric: total + 2 regions + 2 plans
+N_SERIES = 12  # 2 metrics x (total + 2 regions + 3 plans)
+LEGACY_LAST_DAY = 80  # the NA-only legacy plan has no revenue and no subscription after day 80
+NO_PAYMENT_DAYS = (DAYS - 2, DAYS - 1)  # the last two days have no revenue row at all
 
 
 @pytest.fixture(scope="module")
 def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A lake with gold.revenue_daily and gold.mrr_daily (120 days, 2 regions x 2 plans)."""
+    """Gold revenue_daily and mrr_daily: 120 days, 2 regions x 2 plans + a retired plan."""
     root: Path = tmp_path_factory.mktemp("forecast_lake")
     settings = Settings(lake_root=str(root))
-    spark.createDataFrame(revenue_rows(START, DAYS), REVENUE_SCHEMA).write.format("delta").save(
+    revenue = revenue_rows(
+        START, DAYS, legacy_last_day=LEGACY_LAST_DAY, no_rows_days=NO_PAYMENT_DAYS
+    )
+    spark.createDataFrame(revenue, REVENUE_SCHEMA).write.format("delta").save(
         settings.table_path("gold", "revenue_daily")
     )
-    mrr_schema = spark_schema("gold.mrr_daily")
-    spark.createDataFrame(mrr_rows(START, DAYS), mrr_schema).write.format("delta").save(
+    mrr = mrr_rows(START, DAYS, legacy_last_day=LEGACY_LAST_DAY)
+    spark.createDataFrame(mrr, spark_schema("gold.mrr_daily")).write.format("delta").save(
         settings.table_path("gold", "mrr_daily")
     )
     return settings
@@ -93,6 +98,7 @@ def test_forecast_tables_hold_one_row_per_series_and_day(
         "revenue/region=NA",
         "revenue/plan=basic_monthly",
         "revenue/plan=pro_monthly",
+        f"revenue/plan={LEGACY_PLAN}",
     }
 
 
@@ -160,6 +166,14 @@ def test_model_runs_record_orders_versions_and_champions(
     assert metrics["n_windows"] == 3
     assert {"mase", "smape", "coverage_80", "coverage_95"} <= set(metrics)
     assert {r["model"] for r in run1} >= {"arima", "seasonal_naive"}
+    # 90 days, h = 30, 3 windows 7 days apart ending on day 89: origins on days 46, 53, 60.
+    # The backtest orders were chosen on days 0-45 only, never on the scored days.
+    for r in arima:
+        backtest = json.loads(r["backtest_metrics"])
+        assert backtest["orders_selection"] == "before_first_cutoff", r["unique_id"]
+        selected = json.loads(r["backtest_orders"])
+        assert selected["selected_through"] == (START + dt.timedelta(days=45)).isoformat()
+        assert len(backtest["mase_by_window"]) == 3
 
 
 def test_daily_run_refits_stored_orders(
@@ -171,11 +185,18 @@ def test_daily_run_refits_stored_orders(
         for r in model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
     }
     run2 = model_runs_df.where(F.col("run_id") == runs["run2"]["run_id"]).collect()
+    run1_backtest = {
+        r["unique_id"]: r["backtest_orders"]
+        for r in model_runs_df.where(F.col("run_id") == runs["run1"]["run_id"]).collect()
+    }
     refits = [r for r in run2 if r["selection_mode"] == "refit"]
     assert refits, "run 2 should refit stored orders"
     for r in refits:
         assert r["orders"] == run1[r["unique_id"]]
         assert r["model_class"] == "ARIMA"
+        # run 2's first backtest origin is day 53, after run 1's selection through day 45
+        assert r["backtest_orders"] == run1_backtest[r["unique_id"]]
+        assert json.loads(r["backtest_metrics"])["orders_selection"] == "stored"
     assert run2[0]["training_end_date"] == RUN2_AS_OF
     for r in run2:
         if r["selection_mode"] == "auto":
@@ -187,7 +208,8 @@ def test_variance_scores_earlier_forecasts(
 ) -> None:
     variance_df = _table(spark, lake, "gold", "forecast_variance")
     run1_df = variance_df.where(F.col("run_id") == runs["run1"]["run_id"])
-    assert run1_df.count() == N_SERIES * 30  # actuals exist up to day 120
+    # actuals exist for days 90-119 of every series, the payment-free last days included
+    assert run1_df.count() == N_SERIES * 30
     run2_df = variance_df.where(F.col("run_id") == runs["run2"]["run_id"])
     assert run2_df.count() == N_SERIES * (DAYS - 97)
     bad_streak = run1_df.where(
@@ -196,6 +218,67 @@ def test_variance_scores_earlier_forecasts(
         | (F.col("abs_error") != F.abs(F.col("actual") - F.col("forecast")))
     )
     assert bad_streak.count() == 0
+    # one sign: error = actual - forecast, pct_error = 100 * error / |actual| (null at 0)
+    bad_sign = run1_df.where(
+        (F.abs(F.col("error") - (F.col("actual") - F.col("forecast"))) > 1e-9)
+        | ((F.col("actual") != 0) & (F.signum("pct_error") != F.signum("error")))
+        | (
+            (F.col("actual") != 0)
+            & (F.abs(F.col("pct_error") * F.abs("actual") - 100 * F.col("error")) > 1e-6)
+        )
+        | ((F.col("actual") == 0) & F.col("pct_error").isNotNull())
+    )
+    assert bad_sign.count() == 0
+
+
+def test_days_without_gold_rows_are_scored_against_zero(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    variance_df = _table(spark, lake, "gold", "forecast_variance").where(
+        F.col("run_id") == runs["run1"]["run_id"]
+    )
+    # the legacy plan has no subscription after day 80: every day of run 1 (90-119) is 0
+    legacy = variance_df.where(F.col("unique_id") == f"active_subscriptions/plan={LEGACY_PLAN}")
+    rows = legacy.collect()
+    assert len(rows) == 30
+    for r in rows:
+        assert (r["actual"], r["is_actual_filled"], r["pct_error"]) == (0.0, True, None)
+        assert r["error"] == -r["forecast"]
+    # no revenue row at all on the last two days: the total earned 0 there
+    quiet = variance_df.where(
+        (F.col("unique_id") == "revenue/total")
+        & F.col("forecast_date").isin([START + dt.timedelta(days=d) for d in NO_PAYMENT_DAYS])
+    ).collect()
+    assert sorted((r["actual"], r["is_actual_filled"]) for r in quiet) == [(0.0, True)] * 2
+
+
+def test_a_retired_plan_is_forecast_near_zero_and_regions_keep_the_total(
+    spark: SparkSession, lake: Settings, runs: dict[str, Any]
+) -> None:
+    subs_df = _table(spark, lake, "gold", "forecast_active_subscriptions").where(
+        F.col("run_id") == runs["run1"]["run_id"]
+    )
+    legacy = subs_df.where(F.col("key") == LEGACY_PLAN).agg(F.max(F.abs("point"))).first()
+    assert legacy is not None
+    # it had 52 subscriptions on its last day (day 80) and none on days 81-89
+    assert legacy[0] < 52 * 0.1
+
+
+def test_series_run_to_the_last_gold_day(spark: SparkSession, lake: Settings) -> None:
+    revenue_df = _table(spark, lake, "gold", "revenue_daily")
+    mrr_df = _table(spark, lake, "gold", "mrr_daily")
+    series_df, data_end = build_series(revenue_df, mrr_df)
+    assert data_end == START + dt.timedelta(days=DAYS - 1)  # mrr_daily's last day
+    ends = series_df.groupBy("unique_id").agg(F.max("ds").alias("last_ds")).collect()
+    assert len(ends) == N_SERIES
+    assert {r["last_ds"] for r in ends} == {data_end}
+
+
+def test_as_of_defaults_to_and_never_passes_the_last_gold_day() -> None:
+    last = dt.date(2026, 4, 30)
+    assert resolve_as_of(None, last) == last
+    assert resolve_as_of(dt.date(2026, 4, 2), last) == dt.date(2026, 4, 2)
+    assert resolve_as_of(dt.date(2026, 5, 1), last) == last
 
 
 def test_replay_reproduces_identical_forecasts_after_a_restatement(

@@ -45,9 +45,7 @@ def test_valid_rows_are_the_generated_events(
 ) -> None:
     per_type = dirty_lake.manifest["lines_per_type"]
     defects = dirty_lake.manifest["defects"]
-    counts = {
-        t: Lake(spark, dirty_lake.settings).read(f"silver.{t}").count() for t in per_type
-    }
+    counts = {t: Lake(spark, dirty_lake.settings).read(f"silver.{t}").count() for t in per_type}
     assert sum(counts.values()) == dirty_lake.manifest["events"]
     bronze = Lake(spark, dirty_lake.settings).read("bronze.events")
     assert bronze.count() == dirty_lake.manifest["lines"]
