@@ -37,31 +37,28 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from conf.catalog import TableName
 from conf.settings import Settings, get_settings
 from forecasting.backtest import with_champion
 from forecasting.models import ForecastConfig, with_forecast_rows, with_model_results
 from forecasting.reconcile import bound_columns, with_decimal_values, with_reconciled_forecasts
 from forecasting.selection import (
-    DEFAULT_MASE_DRIFT_RATIO,
-    DEFAULT_RESELECT_EVERY_DAYS,
     filter_drifted,
     with_latest_selection,
     with_selection_plan,
 )
 from forecasting.series import ACTIVE_SUBSCRIPTIONS, REVENUE, filter_training_window, to_series
 from forecasting.variance import with_forecast_variance
+from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 
 JOB_NAME = "forecast"
 log = logging.getLogger("finlake.forecast")
 
-SOURCE_TABLES: dict[str, str] = {
-    "revenue_daily": "gold.revenue_daily",
-    "mrr_daily": "gold.mrr_daily",
-}
-FORECAST_TABLES: dict[str, str] = {
-    REVENUE: "forecast_revenue_daily",
-    ACTIVE_SUBSCRIPTIONS: "forecast_active_subscriptions",
+SOURCE_TABLES: tuple[TableName, ...] = ("gold.revenue_daily", "gold.mrr_daily")
+FORECAST_TABLES: dict[str, TableName] = {
+    REVENUE: "gold.forecast_revenue_daily",
+    ACTIVE_SUBSCRIPTIONS: "gold.forecast_active_subscriptions",
 }
 LIBRARIES: tuple[str, ...] = ("statsforecast", "pandas", "numpy", "scipy", "pyspark", "delta-spark")
 
@@ -113,30 +110,6 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _is_delta(spark: SparkSession, path: str) -> bool:
-    from delta.tables import DeltaTable
-
-    return bool(DeltaTable.isDeltaTable(spark, path))
-
-
-def delta_version(spark: SparkSession, path: str) -> int:
-    """Latest committed version of a Delta table (from its history)."""
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    if row is None:
-        raise RuntimeError(f"no Delta history at {path}")
-    return int(row["version"])
-
-
-def read_delta(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
-    """Read a Delta table, optionally as of a version (time travel)."""
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.load(path)
-
-
 @contextmanager
 def spark_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
     """Set session confs for a block and restore the previous values."""
@@ -153,11 +126,6 @@ def spark_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
                 spark.conf.set(key, old)
 
 
-def _setting(settings: Settings, name: str, default: Any) -> Any:
-    """Optional forecast settings not (yet) declared in `Settings`."""
-    return getattr(settings, name, default)
-
-
 # ----------------------------------------------------------------------------- reading
 
 
@@ -165,18 +133,15 @@ def read_gold_facts(
     spark: SparkSession, settings: Settings, gold_versions: dict[str, int]
 ) -> tuple[DataFrame, DataFrame]:
     """`gold.revenue_daily` and `gold.mrr_daily` at the given versions (all history)."""
-    revenue_df = read_delta(
-        spark, settings.table_path("gold", "revenue_daily"), gold_versions["gold.revenue_daily"]
-    )
-    mrr_df = read_delta(
-        spark, settings.table_path("gold", "mrr_daily"), gold_versions["gold.mrr_daily"]
-    )
+    lake = Lake(spark, settings)
+    revenue_df = lake.read("gold.revenue_daily", gold_versions["gold.revenue_daily"])
+    mrr_df = lake.read("gold.mrr_daily", gold_versions["gold.mrr_daily"])
     return revenue_df, mrr_df
 
 
 def _read_model_runs(spark: SparkSession, settings: Settings) -> DataFrame | None:
-    path = settings.table_path("ops", "model_runs")
-    return read_delta(spark, path) if _is_delta(spark, path) else None
+    lake = Lake(spark, settings)
+    return lake.read("ops.model_runs") if lake.exists("ops.model_runs") else None
 
 
 def _replay_plan(spark: SparkSession, settings: Settings, run_id: str) -> tuple[RunPlan, DataFrame]:
@@ -378,9 +343,7 @@ def compare_with_recorded(
     value_cols = ["point", "lo_80", "hi_80", "lo_95", "hi_95"]
     compared, mismatched, max_diff = 0, 0, 0.0
     for metric, table in FORECAST_TABLES.items():
-        stored_df = read_delta(spark, settings.table_path("gold", table)).where(
-            F.col("run_id") == run_id
-        )
+        stored_df = Lake(spark, settings).read(table).where(F.col("run_id") == run_id)
         new_df = forecasts[metric]
         cols = [c for c in value_cols if c in new_df.columns]
         joined_df = stored_df.alias("s").join(
@@ -411,18 +374,10 @@ def compare_with_recorded(
     }
 
 
-def _write(spark: SparkSession, df: DataFrame, path: str, mode: str = "append") -> int:
-    """Write a Delta table and return the rows written (from the commit's metrics)."""
-    writer = df.write.format("delta").mode(mode)
-    writer = writer.option("mergeSchema", "true") if mode == "append" else writer
-    if mode == "overwrite":
-        writer = writer.option("overwriteSchema", "true")
-    writer.save(path)
-    from delta.tables import DeltaTable
-
-    last = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
-    metrics = (last["operationMetrics"] if last is not None else None) or {}
-    return int(metrics.get("numOutputRows", 0))
+def _append(lake: Lake, name: TableName, df: DataFrame) -> int:
+    """Append to a table and return the rows written (from the commit's metrics)."""
+    lake.append(name, df)
+    return lake.rows_written(name)
 
 
 @contextmanager
@@ -449,6 +404,7 @@ def run_forecast(
         spark_conf(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false"}),
     ):
         created_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        lake = Lake(spark, settings)
         with _phase(timings, "plan"):
             if replay_run_id:
                 plan, selection_df = _replay_plan(spark, settings, replay_run_id)
@@ -478,9 +434,7 @@ def run_forecast(
                 plan.config,
                 n_series=n_series,
                 allow_drift_reselect=replay_run_id is None and reselect is not True,
-                mase_drift_ratio=float(
-                    _setting(settings, "forecast_mase_drift_ratio", DEFAULT_MASE_DRIFT_RATIO)
-                ),
+                mase_drift_ratio=float(settings.forecast_mase_drift_ratio),
             )
             results_df = fitted_df.transform(with_champion)
             forecasts = build_forecasts(results_df, plan.config)
@@ -495,11 +449,11 @@ def run_forecast(
                     out_df = _forecast_output(
                         forecasts[metric], plan.config, run.run_id, plan.as_of, created_at
                     )
-                    rows_out += _write(spark, out_df, settings.table_path("gold", table))
-                _write(
-                    spark,
+                    rows_out += _append(lake, table, out_df)
+                _append(
+                    lake,
+                    "ops.model_runs",
                     _model_runs_output(results_df, plan, run.run_id, created_at),
-                    settings.table_path("ops", "model_runs"),
                 )
                 run.rows_out = rows_out
                 summary["forecast_rows"] = rows_out
@@ -519,15 +473,18 @@ def _new_plan(
     spark: SparkSession, settings: Settings, as_of: dt.date | None, reselect: bool | None
 ) -> tuple[RunPlan, DataFrame, DataFrame]:
     """Note the Gold versions, pick the training window and each series' selection mode."""
-    gold_versions = {
-        name: delta_version(spark, settings.table_path("gold", table))
-        for table, name in SOURCE_TABLES.items()
-    }
+    lake = Lake(spark, settings)
+    gold_versions: dict[str, int] = {}
+    for name in SOURCE_TABLES:
+        version = lake.version(name)
+        if version is None:
+            raise RuntimeError(f"{name} does not exist yet: run `finlake run all` first")
+        gold_versions[name] = version
     revenue_df, mrr_df = read_gold_facts(spark, settings, gold_versions)
     series_df, data_end = build_series(revenue_df, mrr_df)
     all_series_df = series_df.cache()
     as_of = resolve_as_of(as_of, data_end)
-    lookback = int(_setting(settings, "forecast_lookback_days", 730))
+    lookback = settings.forecast_lookback_days
     plan = RunPlan(
         as_of=as_of,
         training_start=as_of - dt.timedelta(days=lookback - 1),
@@ -545,7 +502,7 @@ def _new_plan(
         latest_df = with_latest_selection(
             runs_df.where(F.col("training_end_date") <= F.lit(plan.as_of))
         )
-    every = int(_setting(settings, "forecast_reselect_every_days", DEFAULT_RESELECT_EVERY_DAYS))
+    every = settings.forecast_reselect_every_days
     selection_df = with_selection_plan(all_series_df, latest_df, plan.as_of, reselect, every)
     return plan, all_series_df, selection_df
 
@@ -570,8 +527,9 @@ def write_variance(
         "point",
         *bound_columns(config.levels),
     ]
+    lake = Lake(spark, settings)
     parts = [
-        read_delta(spark, settings.table_path("gold", table)).select(
+        lake.read(table).select(
             *[
                 F.col(c).cast("double") if c in ("point", *bound_columns(config.levels)) else c
                 for c in cols
@@ -581,9 +539,8 @@ def write_variance(
     ]
     forecast_df = parts[0].unionByName(parts[1])
     variance_df = with_forecast_variance(forecast_df, actual_df, config.levels)
-    return _write(
-        spark, variance_df, settings.table_path("gold", "forecast_variance"), mode="overwrite"
-    )
+    lake.replace("gold.forecast_variance", variance_df)
+    return lake.rows_written("gold.forecast_variance")
 
 
 def _summarise(results_df: DataFrame) -> dict[str, Any]:

@@ -125,7 +125,10 @@ class Lake:
         checked = self._checked(name, df, key_checked)
         self._ensure(name, checked)
         writer = checked.write.format("delta").mode("append")
-        if table(name).contract is not None:
+        spec = table(name)
+        if spec.contract is not None or not spec.columns:
+            # contract tables evolve with new optional fields; tables whose columns their module
+            # owns (forecast outputs, model runs) add nullable columns the same way
             writer = writer.option("mergeSchema", "true")
         writer.save(self.path(name))
 
@@ -144,6 +147,17 @@ class Lake:
         if metadata is not None:
             writer = writer.option("userMetadata", metadata)
         writer.save(self.path(name))
+
+    def rows_written(self, name: TableName) -> int:
+        """Rows the table's latest commit wrote (its `numOutputRows` metric)."""
+        row = (
+            DeltaTable.forPath(self.spark, self.path(name))
+            .history(1)
+            .select("operationMetrics")
+            .first()
+        )
+        metrics = (row["operationMetrics"] if row is not None else None) or {}
+        return int(metrics.get("numOutputRows", 0))
 
     def last_commit_metadata(self, name: TableName) -> str | None:
         """User metadata of the table's latest commit (None if none or no table)."""
