@@ -13,6 +13,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from jobs.exit_codes import (
@@ -85,6 +86,15 @@ class FinlakeParser(argparse.ArgumentParser):
 
         print_error(f"{self.prog}: {message}", f"see `{self.prog} --help`")
         sys.exit(EXIT_USAGE)
+
+
+def existing_file(text: str) -> Path:
+    """argparse type: a path that exists and is a file (checked before any work starts)."""
+    path = Path(text)
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text} {reason}")
+    return path
 
 
 def version() -> str:
@@ -180,7 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reset_consoles()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
         from conf.settings import get_settings
 

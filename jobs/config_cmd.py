@@ -32,7 +32,7 @@ HEADER = """\
 # Configuration reference
 
 <!-- Generated from conf/settings.py by `finlake config docs --write docs/configuration.md`;
-     tests/jobs/test_config_cmd.py fails when this file is out of date. Do not edit by hand. -->
+     tests/jobs/test_cli.py fails when this file is out of date. Do not edit by hand. -->
 
 Every setting of finlake is one field of `conf.settings.Settings`, read from the environment
 variable `FINLAKE_<NAME>` (case-insensitive). `FINLAKE_ENV` picks the profile (`local`, `test`,
@@ -54,7 +54,7 @@ def type_text(annotation: Any) -> str:
     """Readable type of a settings field."""
     origin = get_origin(annotation)
     if origin is Literal:
-        return " \\| ".join(f"`{value}`" for value in get_args(annotation))
+        return " | ".join(f"`{value}`" for value in get_args(annotation))
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         inner = " or ".join(type_text(a) for a in args)

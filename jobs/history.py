@@ -17,8 +17,14 @@ from jobs import console, lake_reader
 from jobs.cli import CliError
 from jobs.exit_codes import EXIT_OK
 
-# operationMetrics keys that count rows written, by operation kind
-ROW_METRICS = ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated", "numDeletedRows")
+# operationMetrics keys that count rows written, by operation kind (Spark's, then delta-rs')
+ROW_METRICS = (
+    "numOutputRows",
+    "numTargetRowsInserted",
+    "numTargetRowsUpdated",
+    "numDeletedRows",
+    "num_added_rows",
+)
 
 
 def commit_row(commit: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,7 +47,14 @@ def commit_row(commit: Mapping[str, Any]) -> dict[str, Any]:
         "version": int(commit["version"]),
         "timestamp_utc": at,
         "operation": commit.get("operation"),
-        "rows_written": rows.get("numOutputRows", rows.get("numTargetRowsInserted")),
+        "rows_written": next(
+            (
+                rows[k]
+                for k in ("numOutputRows", "numTargetRowsInserted", "num_added_rows")
+                if k in rows
+            ),
+            None,
+        ),
         "details": ", ".join(str(d) for d in details),
     }
 
