@@ -16,9 +16,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.console import Console, RenderableType
+from rich.progress import (
+    Progress,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from jobs.observability import add_phase_listener
 
@@ -142,6 +150,16 @@ def layer_summary(layer: str, result: Mapping[str, Any] | None) -> str:
     return ", ".join(scalars[:3])
 
 
+class _StateColumn(SpinnerColumn):
+    """A spinner while running, ✓ when done, ✗ when failed."""
+
+    def render(self, task: Task) -> RenderableType:
+        """The state mark of one progress line."""
+        if task.fields.get("failed"):
+            return Text("✗", style="bold red")
+        return super().render(task)
+
+
 @dataclass
 class _Layer:
     name: str
@@ -171,7 +189,7 @@ class LayerProgress:
     def __enter__(self) -> LayerProgress:
         if self.live:
             self._progress = Progress(
-                SpinnerColumn(finished_text="[green]✓[/]"),
+                _StateColumn(finished_text="[green]✓[/]"),
                 TextColumn("[bold]{task.fields[layer]:<9}[/]"),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
@@ -227,9 +245,7 @@ class LayerProgress:
         seconds = time.perf_counter() - state.started
         where = f" during {state.phase.replace('_', ' ')}" if state.phase else ""
         if self._progress is not None and state.task is not None:
-            self._progress.update(
-                state.task, description=f"[red]failed{where}[/]", total=1, completed=0
-            )
+            self._progress.update(state.task, description=f"[red]failed{where}[/]", failed=True)
             self._progress.stop_task(state.task)
         else:
             self.console.print(f"✗ {layer:<9} {seconds:6.1f} s  failed{where}", highlight=False)

@@ -68,9 +68,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """Human-readable line: the message, then `key=value` extras (run_id shortened)."""
+    """Human-readable line: the message, then `key=value` extras (long values shortened)."""
 
     _STANDARD = JsonFormatter._STANDARD
+    MAX_EXTRA_CHARS = 80
 
     def format(self, record: logging.LogRecord) -> str:
         """Render a record as one readable line (plus a traceback when there is one)."""
@@ -78,6 +79,9 @@ class TextFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in self._STANDARD and not key.startswith("_") and key != "markup":
                 text = json.dumps(value, default=str) if isinstance(value, dict | list) else value
+                text = str(text)
+                if len(text) > self.MAX_EXTRA_CHARS:  # the JSON format keeps the whole value
+                    text = text[: self.MAX_EXTRA_CHARS - 1] + "…"
                 parts.append(f"{key}={text}")
         line = "  ".join(str(p) for p in parts)
         if record.exc_info:

@@ -246,6 +246,24 @@ def _earlier_manifest(settings: Settings) -> dict[str, Any]:
     return manifest
 
 
+LAYER_OUTPUT: dict[str, tuple[str, str]] = {
+    "bronze": ("bronze", "events"),
+    "silver": ("silver", "subscription"),
+    "gold": ("gold", "mrr_daily"),
+    "forecast": ("gold", "forecast_revenue_daily"),
+}
+
+
+def layers_to_build(settings: Settings, layers: Sequence[str]) -> list[str]:
+    """`layers` from the first one whose output table is missing (all built: [])."""
+    for i, layer in enumerate(layers):
+        layer_name, table = LAYER_OUTPUT[layer]
+        path = settings.table_path(layer_name, table)  # type: ignore[arg-type]
+        if lake_reader.open_table(settings, path) is None:
+            return list(layers[i:])
+    return []
+
+
 def _wipe_lake(settings: Settings) -> None:
     if settings.is_s3:
         raise CliError(
@@ -337,7 +355,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"{time.perf_counter() - started:.1f} s)"
         )
     layers = [*PIPELINE_LAYERS, *(["forecast"] if args.forecast else [])]
-    run_with_progress(settings, layers, "finlake-demo")
+    todo = layers_to_build(settings, layers) if existing else layers
+    if not todo:
+        console.print_note(
+            "its tables are built: skipping the pipeline (`finlake run all` processes newly "
+            "landed data)"
+        )
+    elif todo != layers:
+        console.print_note(f"resuming at {todo[0]}: the earlier layers are built")
+    if todo:
+        run_with_progress(settings, todo, "finlake-demo")
     out = console.out()
     summary = summary_table(settings)
     out.print(summary if summary is not None else "(no Gold data yet)")

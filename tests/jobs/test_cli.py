@@ -336,13 +336,32 @@ def test_second_demo_says_it_reuses_the_lake_and_ends_with_next_steps(
     )
     assert "the requested 30 x 300 is not generated" in captured.err
     assert "--fresh" in captured.err and "make clean" in captured.err
-    assert ran == [["bronze", "silver", "gold"]]
+    assert ran == [["bronze", "silver", "gold"]]  # nothing built yet: every layer runs
     out = captured.out
     assert f"lake       {lake}" in out
     assert "trino up" in out and 'sql "SELECT' in out
     assert f"/dashboard#key={PLACEHOLDER_API_KEY}" in out
     assert "/_dq/gx/data_docs/index.html" in out
     assert out.rstrip().splitlines()[-1].lstrip().startswith("DQ")
+
+
+def test_demo_on_a_built_lake_skips_or_resumes_the_pipeline(
+    lake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(lake_root=str(lake))
+    for layer, table in (("bronze", "events"), ("silver", "subscription"), ("gold", "mrr_daily")):
+        write_deltalake(settings.table_path(layer, table), pa.table({"x": [1]}))
+    monkeypatch.setattr(pipeline, "_landing_objects", lambda settings: 465)
+    ran: list[list[str]] = []
+    monkeypatch.setattr(
+        pipeline, "run_with_progress", lambda settings, layers, name, until=None: ran.append(layers)
+    )
+    monkeypatch.setattr(pipeline, "summary_table", lambda settings: None)
+    assert pipeline.layers_to_build(settings, ["bronze", "silver", "gold"]) == []
+    assert cli.main(["demo", "--no-forecast"]) == 0
+    assert ran == [] and "skipping the pipeline" in capsys.readouterr().err
+    assert cli.main(["demo"]) == 0  # the forecast was never run on this lake
+    assert ran == [["forecast"]] and "resuming at forecast" in capsys.readouterr().err
 
 
 def test_demo_fresh_deletes_a_local_lake_first(
