@@ -19,6 +19,13 @@ log = logging.getLogger("finlake.api")
 
 INGEST_PATH = "/v1/events/{event_type}"
 STORE_RETRY_AFTER_SECONDS = 5
+API_DESCRIPTION = (
+    "**Ingestion** (`ingest` scope): `POST /v1/events/{event_type}` lands events write-once in "
+    "the landing zone. **Metrics** (`read` scope): `/v1/metrics/*` reads Gold through Trino; "
+    "every response carries the Delta versions read, data freshness and the latest "
+    "data-quality status. Money is a USD decimal string. Authenticate with `X-API-Key`. "
+    "The dashboard is at `/dashboard`."
+)
 
 
 def create_app(settings: Settings | None = None, store: ObjectStore | None = None) -> FastAPI:
@@ -27,7 +34,9 @@ def create_app(settings: Settings | None = None, store: ObjectStore | None = Non
     app = FastAPI(
         title="finlake API",
         version="1.0.0",
-        summary="Event ingestion into the finlake landing zone",
+        summary="Event ingestion and SaaS finance metrics (MRR, movements, churn, GRR/NRR, "
+        "revenue, forecast vs actual) of the finlake lakehouse",
+        description=API_DESCRIPTION,
         docs_url="/docs",
         redoc_url=None,
     )

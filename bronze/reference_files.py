@@ -44,7 +44,7 @@ def reference_format(key: str) -> str | None:
 def _rows(path: Path, fmt: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(position, row) of every data row; position reads `line N` or `row N`."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         table = pq.read_table(path)
         for index, row in enumerate(table.to_pylist(), start=1):

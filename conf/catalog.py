@@ -806,6 +806,12 @@ def table(name: TableName | str) -> TableSpec:
         raise KeyError(f"unknown table {name!r}; known tables: {known}") from None
 
 
+def location(lake_root: str, name: TableName | str) -> str:
+    """Where a table lives: `{lake_root}/{layer}/{table}` (KeyError if not in the catalog)."""
+    spec = table(name)
+    return f"{lake_root.rstrip('/')}/{spec.layer}/{spec.table}"
+
+
 def served_tables() -> tuple[TableSpec, ...]:
     """Tables Trino serves (Gold and ops), in catalog order."""
     return tuple(spec for spec in _SPECS if spec.served)

@@ -29,75 +29,173 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FINLAKE_", extra="ignore")
 
-    env: Profile = "local"
-    lake_root: str = Field(default="./lakehouse", description="local path or s3a://bucket/prefix")
-    landing_root: str | None = Field(default=None, description="defaults to {lake_root}/landing")
-    cache_dir: Path = Field(default_factory=default_cache_dir)
+    env: Profile = Field(
+        default="local",
+        description="profile: `local` (a folder, placeholder API key allowed), `test`, or `prod` "
+        "(needs an s3a:// lake and real API keys)",
+    )
+    lake_root: str = Field(
+        default="./lakehouse",
+        description="root of every Delta table: a local folder (resolved to an absolute path) "
+        "or s3a://bucket/prefix",
+    )
+    landing_root: str | None = Field(
+        default=None, description="landing zone of raw objects; defaults to {lake_root}/landing"
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="persistent cache of Spark JARs (ivy/), the Trino install and downloads; "
+        "also read from FINLAKE_CACHE_DIR before settings load",
+        json_schema_extra={"doc_default": "~/.cache/finlake"},
+    )
+    log_format: Literal["auto", "text", "json"] = Field(
+        default="auto",
+        description="console log format of the CLI and jobs: `auto` is human-readable text on a "
+        "terminal and JSON lines (with run_id) otherwise",
+    )
 
     # Spark
-    spark_master: str = "local[2]"
-    spark_shuffle_partitions: int = 2
-    spark_driver_memory: str = "4g"
-    spark_log_level: str = "ERROR"
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL: local[N] or spark://host:port of a standalone cluster",
+    )
+    spark_shuffle_partitions: int = Field(
+        default=2, ge=1, description="spark.sql.shuffle.partitions and default parallelism"
+    )
+    spark_driver_memory: str = Field(default="4g", description="spark.driver.memory")
+    spark_log_level: str = Field(
+        default="ERROR", description="log level of the Spark JVM (ERROR, WARN, INFO, ...)"
+    )
 
     # S3-compatible object store (used when a root starts with s3:// or s3a://)
-    s3_endpoint: str | None = None
-    s3_region: str = "us-east-1"
-    s3_access_key: SecretStr | None = None
-    s3_secret_key: SecretStr | None = None
-    s3_path_style: bool = True
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="endpoint URL of an S3-compatible store (unset: AWS S3 of s3_region)",
+    )
+    s3_region: str = Field(default="us-east-1", description="region of the S3 bucket")
+    s3_access_key: SecretStr | None = Field(
+        default=None, description="S3 access key id (unset: the default AWS credential chain)"
+    )
+    s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret access key")
+    s3_path_style: bool = Field(
+        default=True, description="path-style S3 addressing (needed by most local S3 servers)"
+    )
 
     # Bronze: landing objects per Delta commit
-    bronze_chunk_objects: int = Field(default=2000, ge=1)
+    bronze_chunk_objects: int = Field(
+        default=2000, ge=1, description="landing objects appended to bronze.events per Delta commit"
+    )
 
     # Silver: late data and quality gates
-    allowed_lateness_days: int = 1
-    restatement_horizon_days: int = 35
-    future_tolerance_minutes: int = 10
+    allowed_lateness_days: int = Field(
+        default=1,
+        description="an event arriving more than this many days after its business date is "
+        "late: accepted, and the affected Gold dates are recomputed and logged as restatements",
+    )
+    restatement_horizon_days: int = Field(
+        default=35,
+        description="late events older than this many days are quarantined as `too_late` "
+        "(history loads with `finlake ingest --historical` are exempt)",
+    )
+    future_tolerance_minutes: int = Field(
+        default=10,
+        description="events timestamped more than this many minutes in the future are quarantined",
+    )
     max_quarantine_ratio: float = Field(
         default=0.2,
         ge=0,
         le=1,
-        description="critical gate: share of a type's rows in a run that may be quarantined",
+        description="critical DQ gate: a run fails (exit 4) when more than this share of an "
+        "event type's rows is quarantined (every reason counts, too_late included)",
     )
     quarantine_gate_min_rows: int = Field(
-        default=10, ge=1, description="rows a type needs in a run before the ratio gate applies"
+        default=10,
+        ge=1,
+        description="rows an event type needs in a run before the quarantine-ratio gate applies",
     )
     fx_max_staleness_days: int = Field(
         default=7,
         ge=0,
-        description="an FX rate published up to this many days before a date converts it",
+        description="FX is an as-of lookup: a rate published up to this many days before a date "
+        "converts it (feeds publish no weekend rates)",
     )
-    freshness_max_hours: float = 72.0
-    volume_anomaly_factor: float = 5.0
-    alert_sink: Literal["log", "webhook", "smtp"] = "log"
-    alert_webhook_url: str | None = None
-    alert_smtp_host: str = "localhost"
-    alert_smtp_port: int = 25
-    alert_email_to: str = "finance-data@localhost"
+    freshness_max_hours: float = Field(
+        default=72.0,
+        description="critical DQ gate: fails when nothing of an event type has arrived for this "
+        "many hours (arrival time, so history loads never trip it)",
+    )
+    volume_anomaly_factor: float = Field(
+        default=5.0,
+        description="DQ warning when a batch's row count is more than this factor above or "
+        "below the trailing mean of the last 7 runs",
+    )
+    alert_sink: Literal["log", "webhook", "smtp"] = Field(
+        default="log", description="where critical DQ alerts go: the log, a webhook or email"
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Slack-compatible webhook URL (alert_sink=webhook)"
+    )
+    alert_smtp_host: str = Field(
+        default="localhost", description="SMTP server of email alerts (alert_sink=smtp)"
+    )
+    alert_smtp_port: int = Field(default=25, description="SMTP port of email alerts")
+    alert_email_to: str = Field(
+        default="finance-data@localhost", description="recipient of email alerts"
+    )
 
     # Forecasting
-    forecast_horizon_days: int = 30
-    forecast_levels: tuple[int, ...] = (80, 95)
-    forecast_season_length: int = 7
-    forecast_reselect_every_days: int = 7
-    forecast_mase_drift_ratio: float = 0.2
-    forecast_lookback_days: int = 730
-    forecast_cv_windows: int = 3
-    forecast_cv_step_days: int = 7
-    forecast_cv_reselect: bool = False
+    forecast_horizon_days: int = Field(
+        default=30, ge=1, description="days forecast ahead of the last actual day"
+    )
+    forecast_levels: tuple[int, ...] = Field(
+        default=(80, 95), description="prediction-interval levels in percent"
+    )
+    forecast_season_length: int = Field(
+        default=7, ge=1, description="season length in days (weekly seasonality)"
+    )
+    forecast_reselect_every_days: int = Field(
+        default=7,
+        description="re-run model selection (AutoARIMA order search, champion) every N days; "
+        "in between, stored orders are refitted",
+    )
+    forecast_mase_drift_ratio: float = Field(
+        default=0.2,
+        description="re-select a series early when its MASE worsens by more than this ratio",
+    )
+    forecast_lookback_days: int = Field(
+        default=730, ge=1, description="days of history a model is trained on"
+    )
+    forecast_cv_windows: int = Field(
+        default=3, ge=1, description="backtest (cross-validation) windows per series"
+    )
+    forecast_cv_step_days: int = Field(default=7, ge=1, description="days between backtest cutoffs")
+    forecast_cv_reselect: bool = Field(
+        default=False,
+        description="rerun AutoARIMA order selection at every backtest cutoff (slower); by "
+        "default orders are chosen once on the data before the first cutoff",
+    )
 
     # API
     api_keys: dict[str, list[str]] = Field(
-        default_factory=lambda: {PLACEHOLDER_API_KEY: ["ingest", "read"]}
+        default_factory=lambda: {PLACEHOLDER_API_KEY: ["ingest", "read"]},
+        description="API keys and their scopes (`ingest`, `read`) as JSON, e.g. "
+        '{"KEY": ["read"]}; the placeholder key is refused outside the local profile',
     )
-    max_events_per_request: int = 1000
-    max_body_bytes: int = 5 * 1024 * 1024
+    max_events_per_request: int = Field(
+        default=1000, description="most events accepted in one ingest request"
+    )
+    max_body_bytes: int = Field(
+        default=5 * 1024 * 1024, description="largest ingest request body in bytes"
+    )
 
     # Trino
-    trino_host: str = "127.0.0.1"
-    trino_port: int = 8089
-    trino_catalog: str = "delta"
+    trino_host: str = Field(
+        default="127.0.0.1", description="host of the Trino server serving Gold"
+    )
+    trino_port: int = Field(
+        default=8089, description="HTTP port of Trino (`finlake trino up` listens here)"
+    )
+    trino_catalog: str = Field(default="delta", description="Trino catalog of the Delta tables")
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
@@ -116,9 +214,11 @@ class Settings(BaseSettings):
         """Root of the landing zone (write-once raw objects)."""
         return self.landing_root or f"{self.lake_root.rstrip('/')}/landing"
 
-    def table_path(self, layer: Layer, table: str) -> str:
-        """Path of a Delta table: `{lake_root}/{layer}/{table}`."""
-        return f"{self.lake_root.rstrip('/')}/{layer}/{table}"
+    def location(self, name: str) -> str:
+        """Where a catalog table (`layer.table`, see conf/catalog.py) lives in this lake."""
+        from conf.catalog import location
+
+        return location(self.lake_root, name)
 
     @property
     def is_s3(self) -> bool:

@@ -7,55 +7,62 @@ import datetime as dt
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from conf.settings import Settings, get_settings
+from jobs import lake_reader
 
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-# Spark, Delta and GX are imported inside the functions: `finlake --help` stays fast.
+# Read with delta-rs (no Spark, no JVM): the report answers in well under a second.
 
 SEVERITIES = ("critical", "quarantine", "warn")
+GX_DIR = "_dq/gx"  # as jobs.dq_gx.GX_DIR (importing that module loads Great Expectations)
 Record = Mapping[str, Any]
 
 
-def latest_run_ids(spark: SparkSession, settings: Settings, runs: int) -> list[str]:
+def data_docs_link(settings: Settings) -> str:
+    """Data Docs index (file:// URI); an S3 lake has no index: the pages' prefix."""
+    root = f"{settings.lake_root.rstrip('/')}/{GX_DIR}"
+    if settings.is_s3:
+        return f"{root}/data_docs/validations/"
+    return Path(f"{root}/data_docs/index.html").as_uri()
+
+
+def latest_run_ids(dq_rows: Iterable[Record], runs: int) -> list[str]:
     """Ids of the `runs` most recent runs that wrote DQ results, newest first."""
-    from pyspark.sql import functions as F
+    last: dict[str, Any] = {}
+    for row in dq_rows:
+        run_id, checked = str(row["run_id"]), row["checked_at"]
+        if run_id not in last or (checked is not None and checked > last[run_id]):
+            last[run_id] = checked
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
 
-    from jobs.lake import Lake
+    def newest_first(item: tuple[str, Any]) -> tuple[bool, Any, str]:
+        return item[1] is not None, item[1] if item[1] is not None else never, item[0]
 
-    df = Lake(spark, settings).read("ops.dq_results")
-    latest = (
-        df.groupBy("run_id")
-        .agg(F.max("checked_at").alias("last_checked_at"))
-        .orderBy(F.col("last_checked_at").desc(), F.col("run_id").desc())
-        .limit(runs)
-    )
-    return [str(row["run_id"]) for row in latest.collect()]
+    return [run_id for run_id, _ in sorted(last.items(), key=newest_first, reverse=True)][:runs]
 
 
 def load_report_data(
-    spark: SparkSession, settings: Settings, runs: int
+    settings: Settings, runs: int
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Latest run ids, their DQ rows and their `ops.pipeline_runs` rows (by run id)."""
-    from pyspark.sql import functions as F
-
-    from jobs.lake import Lake
-
-    lake = Lake(spark, settings)
-    if not lake.exists("ops.dq_results"):
+    dq_table = lake_reader.open_table(settings, settings.location("ops.dq_results"))
+    if dq_table is None:
         return [], [], {}
-    run_ids = latest_run_ids(spark, settings, runs)
-    dq_df = lake.read("ops.dq_results").filter(F.col("run_id").isin(run_ids))
-    dq_rows = [row.asDict() for row in dq_df.collect()]
-
+    ids = lake_reader.read_table_rows(dq_table, ["run_id", "checked_at"])
+    run_ids = latest_run_ids(ids, runs)
+    if not run_ids:
+        return [], [], {}
+    dq_rows = lake_reader.read_table_rows(dq_table, filters=[("run_id", "in", run_ids)])
+    pipeline_rows = lake_reader.read_rows(
+        settings,
+        settings.location("ops.pipeline_runs"),
+        filters=[("run_id", "in", run_ids)],
+    )
     pipeline: dict[str, dict[str, Any]] = {}
-    if lake.exists("ops.pipeline_runs"):
-        runs_df = lake.read("ops.pipeline_runs").filter(F.col("run_id").isin(run_ids))
-        for row in runs_df.orderBy("finished_at").collect():
-            pipeline[str(row["run_id"])] = row.asDict()
+    for row in sorted(pipeline_rows, key=lambda r: r["finished_at"]):
+        pipeline[str(row["run_id"])] = row
     return run_ids, dq_rows, pipeline
 
 
@@ -166,20 +173,14 @@ def _table_lines(table: str, rows: Sequence[Record]) -> list[str]:
     return lines
 
 
-def build_report(spark: SparkSession, settings: Settings, runs: int = 5) -> str:
+def build_report(settings: Settings, runs: int = 5) -> str:
     """Report text of the latest `runs` runs of a lake."""
-    from jobs.dq_gx import data_docs_index
-
-    run_ids, dq_rows, pipeline = load_report_data(spark, settings, runs)
-    return format_report(run_ids, dq_rows, pipeline, data_docs_index(settings))
+    run_ids, dq_rows, pipeline = load_report_data(settings, runs)
+    return format_report(run_ids, dq_rows, pipeline, data_docs_link(settings))
 
 
 def _run(args: argparse.Namespace) -> int:
-    from jobs.spark import get_spark
-
-    settings = get_settings()
-    spark = get_spark(settings, "finlake-dq-report")
-    print(build_report(spark, settings, args.runs), end="")
+    print(build_report(get_settings(), args.runs), end="")
     return 0
 
 

@@ -49,15 +49,16 @@ def _summary(manifest: dict[str, Any], truth_dir: Path) -> dict[str, Any]:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `generate` subcommand."""
     parser = subparsers.add_parser("generate", help="write a seeded sample business to landing")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
     parser.add_argument(
         "--start",
         type=dt.date.fromisoformat,
         default=None,
-        help="first business day (default: DAYS days before today, so the data ends today)",
+        help="first business day, YYYY-MM-DD (default: DAYS days before today, so the data "
+        "ends today)",
     )
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365, help="days of history to simulate")
+    parser.add_argument("--customers", type=int, default=1000, help="customers to simulate")
     parser.add_argument("--defects", action="store_true", help="inject counted bad input")
     parser.add_argument(
         "--no-weekend-fx",
@@ -69,5 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="skip the reference truth (slow for years of data and thousands of customers)",
     )
-    parser.add_argument("--truth-dir", default=None)
+    parser.add_argument(
+        "--truth-dir", default=None, help="where ground truth goes (default: {lake_root}/truth)"
+    )
     parser.set_defaults(func=_run)

@@ -198,11 +198,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `ingest` subcommand."""
+    from jobs.cli import existing_file
+
     parser = subparsers.add_parser(
         "ingest",
         help="copy JSONL/CSV/Parquet event or reference files immutably into the landing zone",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="files to ingest")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", type=existing_file, help="files to ingest"
+    )
     parser.add_argument(
         "--type",
         required=True,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pyspark.sql import SparkSession
 
@@ -49,16 +49,97 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Send finlake logs as JSON lines to stderr and quiet chatty libraries."""
-    root = logging.getLogger()
-    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+class TextFormatter(logging.Formatter):
+    """Human-readable line: the message, then `key=value` extras (long values shortened)."""
+
+    _STANDARD = JsonFormatter._STANDARD
+    MAX_EXTRA_CHARS = 80
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render a record as one readable line (plus a traceback when there is one)."""
+        parts = [record.getMessage()]
+        for key, value in record.__dict__.items():
+            if key not in self._STANDARD and not key.startswith("_") and key != "markup":
+                text = json.dumps(value, default=str) if isinstance(value, dict | list) else value
+                text = str(text)
+                if len(text) > self.MAX_EXTRA_CHARS:  # the JSON format keeps the whole value
+                    text = text[: self.MAX_EXTRA_CHARS - 1] + "…"
+                parts.append(f"{key}={text}")
+        line = "  ".join(str(p) for p in parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+NOISY_LOGGERS = (
+    "py4j",
+    "great_expectations",
+    "urllib3",
+    "botocore",
+    "s3transfer",
+    "fugue",
+    "trino",
+)
+HANDLER_NAME = "finlake-console"
+
+
+class _QuietLibraries(logging.Filter):
+    """Drop chatty libraries' records below WARNING (some reset their own logger levels)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(NOISY_LOGGERS)
+
+
+def resolve_log_format(fmt: str | None = None, stream: Any = None) -> Literal["text", "json"]:
+    """`text` or `json`: an explicit choice, else FINLAKE_LOG_FORMAT, else text on a terminal."""
+    choice = fmt or os.environ.get("FINLAKE_LOG_FORMAT", "auto").strip().lower()
+    if choice == "json":
+        return "json"
+    if choice == "text":
+        return "text"
+    target = stream if stream is not None else sys.stderr
+    return "text" if getattr(target, "isatty", lambda: False)() else "json"
+
+
+def configure_logging(level: int | None = None, fmt: str | None = None) -> Literal["text", "json"]:
+    """Send logs to stderr: readable text on a terminal, JSON lines (with run_id) otherwise.
+
+    `fmt` is `auto`/`text`/`json` (default: FINLAKE_LOG_FORMAT, else `auto`). The default level
+    is INFO for JSON (machines keep everything) and WARNING for text (the console shows
+    progress instead). Returns the format chosen.
+    """
+    chosen = resolve_log_format(fmt)
+    handler: logging.Handler
+    if chosen == "json":
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
-        root.handlers = [handler]
-    root.setLevel(level)
-    for noisy in ("py4j", "great_expectations", "urllib3", "botocore", "s3transfer"):
+    else:
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        handler = RichHandler(
+            console=Console(stderr=True),
+            show_path=False,
+            rich_tracebacks=False,
+            markup=False,
+            log_time_format="%H:%M:%S",
+        )
+        handler.setFormatter(TextFormatter())
+    handler.addFilter(_QuietLibraries())
+    handler.set_name(HANDLER_NAME)
+    root = logging.getLogger()
+    kept = [
+        h
+        for h in root.handlers
+        if h.get_name() != HANDLER_NAME and type(h) is not logging.StreamHandler
+    ]
+    root.handlers = [*kept, handler]
+    root.setLevel(
+        level if level is not None else logging.INFO if chosen == "json" else logging.WARNING
+    )
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return chosen
 
 
 def current_run_id() -> str | None:

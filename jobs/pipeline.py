@@ -5,19 +5,33 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from conf.settings import PLACEHOLDER_API_KEY, Settings, get_settings
+from jobs import console, lake_reader
+from jobs.cli import CliError
+from jobs.exit_codes import EXIT_OK
 
-from conf.settings import Settings, get_settings
-from jobs.lake import Lake
-from jobs.spark import get_spark
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from rich.table import Table
 
 LAYERS = ("bronze", "silver", "gold", "forecast")
+PIPELINE_LAYERS = ("bronze", "silver", "gold")
+
+
+def get_spark(settings: Settings, app_name: str) -> SparkSession:
+    """The process's SparkSession (imported lazily: commands that fail validation never pay)."""
+    from jobs.spark import get_spark as spark_session
+
+    return spark_session(settings, app_name)
 
 
 def _progress(step: str, started: float) -> None:
@@ -64,75 +78,242 @@ def replay(spark: SparkSession, settings: Settings, bronze_version: int) -> dict
     return {"silver": silver, "gold": gold}
 
 
-def summary_table(spark: SparkSession, settings: Settings) -> str:
-    """Latest-day MRR and active subscriptions, and trailing-30-day net revenue, by region."""
-    lake = Lake(spark, settings)
-    mrr = lake.read("gold.mrr_daily")
-    last = mrr.agg(F.max("metric_date")).first()
-    if last is None or last[0] is None:
-        return "(no Gold data yet)"
-    day: dt.date = last[0]
-    mrr_rows = {
-        r[0]: (r[1], r[2])
-        for r in mrr.filter(F.col("metric_date") == day)
-        .groupBy("region")
-        .agg(F.sum("mrr_usd"), F.sum("active_subscriptions"))
-        .collect()
-    }
-    revenue = lake.read("gold.revenue_region_daily")
-    net_rows = {
-        r[0]: r[1]
-        for r in revenue.filter(F.col("revenue_date") > day - dt.timedelta(days=30))
-        .groupBy("region")
-        .agg(F.sum("net_revenue_usd"))
-        .collect()
-    }
-    lines = [
-        f"finlake — Gold as of {day.isoformat()}",
-        f"{'region':<8}{'MRR (USD)':>16}{'active subs':>14}{'net revenue 30d (USD)':>24}",
+def _sum_by(rows: list[dict[str, Any]], key: str, value: str) -> dict[str, Any]:
+    sums: dict[str, Any] = {}
+    for row in rows:
+        sums[row[key]] = sums.get(row[key], 0) + (row[value] or 0)
+    return sums
+
+
+def summary_table(settings: Settings) -> Table | None:
+    """Latest-day MRR and active subscriptions, and trailing-30-day net revenue, by region.
+
+    Read with delta-rs (no Spark); None when Gold holds no MRR yet.
+    """
+    mrr_path = settings.location("gold.mrr_daily")
+    table = lake_reader.open_table(settings, mrr_path)
+    if table is None:
+        return None
+    dates = lake_reader.read_table_rows(table, ["metric_date"])
+    if not dates:
+        return None
+    day: dt.date = max(r["metric_date"] for r in dates)
+    latest = lake_reader.read_table_rows(
+        table,
+        ["region", "mrr_usd", "active_subscriptions"],
+        [("metric_date", "=", day)],
+    )
+    mrr = _sum_by(latest, "region", "mrr_usd")
+    subs = _sum_by(latest, "region", "active_subscriptions")
+    revenue = lake_reader.read_rows(
+        settings,
+        settings.location("gold.revenue_region_daily"),
+        ["region", "net_revenue_usd"],
+        [("revenue_date", ">=", day - dt.timedelta(days=29)), ("revenue_date", "<=", day)],
+    )
+    net = _sum_by(revenue, "region", "net_revenue_usd")
+    rows = [
+        (region, mrr.get(region, Decimal(0)), subs.get(region, 0), net.get(region, Decimal(0)))
+        for region in sorted(set(mrr) | set(net))
     ]
-    totals = [0, 0, 0]
-    for region in sorted(set(mrr_rows) | set(net_rows)):
-        value, active = mrr_rows.get(region, (0, 0))
-        net = net_rows.get(region, 0)
-        totals = [totals[0] + value, totals[1] + active, totals[2] + net]
-        lines.append(f"{region:<8}{value:>16,.2f}{active:>14,}{net:>24,.2f}")
-    lines.append(f"{'total':<8}{totals[0]:>16,.2f}{totals[1]:>14,}{totals[2]:>24,.2f}")
-    return "\n".join(lines)
+    rows.append(
+        (
+            "total",
+            sum((r[1] for r in rows), Decimal(0)),
+            sum(r[2] for r in rows),
+            sum((r[3] for r in rows), Decimal(0)),
+        )
+    )
+    return console.table(
+        ["region", "MRR (USD)", "active subscriptions", "net revenue, 30 days (USD)"],
+        rows,
+        title=f"Gold as of {day.isoformat()}",
+    )
+
+
+def _layers_of(args: argparse.Namespace) -> list[str]:
+    if args.layer != "all":
+        return [args.layer]
+    return [*PIPELINE_LAYERS, *(["forecast"] if args.with_forecast else [])]
+
+
+def run_with_progress(
+    settings: Settings,
+    layers: Sequence[str],
+    app_name: str,
+    until: dt.date | None = None,
+) -> dict[str, Any]:
+    """Start Spark and run `layers` in order with a progress line per layer and step."""
+    results: dict[str, Any] = {}
+    with console.LayerProgress() as progress:
+        with console.step(progress, "spark", "starting Spark"):
+            spark = get_spark(settings, app_name)
+        for layer in layers:
+            progress.start(layer)
+            result = run_layers(spark, settings, [layer], until=until, progress=_silent)[layer]
+            results[layer] = result
+            progress.done(layer, console.layer_summary(layer, result))
+    return results
+
+
+def _silent(step: str, started: float) -> None:
+    del step, started
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from jobs.exit_codes import EXIT_DQ_CRITICAL
-    from silver.dq import DQCriticalFailure
 
     settings = get_settings()
-    spark = get_spark(settings, f"finlake-{args.layer}")
-    layers = [x for x in LAYERS if x != "forecast"] if args.layer == "all" else [args.layer]
-    if args.layer == "all" and args.with_forecast:
-        layers.append("forecast")
-    try:
-        results = run_layers(spark, settings, layers, until=args.until)
-    except DQCriticalFailure as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DQ_CRITICAL
-    print(json.dumps(results, default=str, indent=2))
-    return 0
+    results = run_with_progress(settings, _layers_of(args), f"finlake-{args.layer}", args.until)
+    if args.json:
+        print(json.dumps(results, default=str, indent=2))
+    return EXIT_OK
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     from jobs.gold_job import run_gold
 
+    if args.start > args.end:
+        raise CliError(
+            f"--start {args.start} is after --end {args.end}",
+            "give the first and the last date of the range to rebuild, first one first",
+        )
     settings = get_settings()
-    spark = get_spark(settings, "finlake-backfill")
-    print(json.dumps(run_gold(spark, settings, start=args.start, end=args.end), default=str))
-    return 0
+    if lake_reader.open_table(settings, settings.location("silver.subscription")) is None:
+        raise CliError(
+            f"Silver is empty in {settings.lake_root}: nothing to backfill",
+            "run `finlake run all` first",
+        )
+    with console.LayerProgress() as progress:
+        with console.step(progress, "spark", "starting Spark"):
+            spark = get_spark(settings, "finlake-backfill")
+        progress.start("gold", f"rebuild {args.start} .. {args.end}")
+        result = run_gold(spark, settings, start=args.start, end=args.end)
+        progress.done("gold", console.layer_summary("gold", result))
+    if args.json:
+        print(json.dumps(result, default=str))
+    return EXIT_OK
+
+
+def bronze_versions(settings: Settings) -> list[int]:
+    """Versions of bronze.events that can be replayed, oldest first ([] if none)."""
+    table = lake_reader.open_table(settings, settings.location("bronze.events"))
+    if table is None:
+        return []
+    return sorted(int(c["version"]) for c in lake_reader.history(table))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     settings = get_settings()
-    spark = get_spark(settings, "finlake-replay")
-    print(json.dumps(replay(spark, settings, args.bronze_version), default=str, indent=2))
-    return 0
+    versions = bronze_versions(settings)
+    if not versions:
+        raise CliError(
+            f"bronze.events does not exist in {settings.lake_root}",
+            "run `finlake run bronze` (or `finlake demo`) first",
+        )
+    if args.bronze_version not in versions:
+        raise CliError(
+            f"bronze.events has no version {args.bronze_version} "
+            f"(versions {versions[0]}..{versions[-1]})",
+            "`finlake history bronze.events` lists every version with its time and row count",
+        )
+    with console.LayerProgress() as progress:
+        with console.step(progress, "spark", "starting Spark"):
+            spark = get_spark(settings, "finlake-replay")
+        progress.start("replay", f"Silver and Gold from bronze.events v{args.bronze_version}")
+        result = replay(spark, settings, args.bronze_version)
+        progress.done("replay", console.layer_summary("gold", result.get("gold")))
+    if args.json:
+        print(json.dumps(result, default=str, indent=2))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------- demo
+
+
+def _landing_objects(settings: Settings) -> int:
+    from bronze.objectstore import make_object_store
+
+    return sum(1 for _ in make_object_store(settings).list("events/"))
+
+
+def _earlier_manifest(settings: Settings) -> dict[str, Any]:
+    from jobs.generate import default_truth_dir
+
+    path = default_truth_dir(settings.lake_root) / "manifest.json"
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest
+
+
+LAYER_OUTPUT: dict[str, str] = {
+    "bronze": "bronze.events",
+    "silver": "silver.subscription",
+    "gold": "gold.mrr_daily",
+    "forecast": "gold.forecast_revenue_daily",
+}
+
+
+def layers_to_build(settings: Settings, layers: Sequence[str]) -> list[str]:
+    """`layers` from the first one whose output table is missing (all built: [])."""
+    for i, layer in enumerate(layers):
+        if lake_reader.open_table(settings, settings.location(LAYER_OUTPUT[layer])) is None:
+            return list(layers[i:])
+    return []
+
+
+def _wipe_lake(settings: Settings) -> None:
+    if settings.is_s3:
+        raise CliError(
+            f"--fresh only deletes a local lake; {settings.lake_root} is on S3",
+            "delete the prefix with your S3 tools, or point FINLAKE_LAKE_ROOT elsewhere",
+        )
+    root = Path(settings.lake_root)
+    if root.exists():
+        shutil.rmtree(root)
+        console.print_note(f"--fresh: deleted the lake at {root}")
+
+
+def _finlake_command() -> str:
+    """How the user runs `finlake` from here (the venv's script when it is not on PATH)."""
+    script = Path(sys.executable).parent / "finlake"
+    on_path = shutil.which("finlake")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "finlake"
+    if script.exists():
+        try:
+            return os.path.relpath(script)
+        except ValueError:
+            return str(script)
+    return "finlake"
+
+
+def local_read_key(settings: Settings) -> str | None:
+    """The local profile's placeholder key when it may read (safe to print), else None."""
+    if settings.env != "local":
+        return None
+    for key, scopes in dict(settings.api_keys).items():
+        plain = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
+        if plain == PLACEHOLDER_API_KEY and "read" in scopes:
+            return plain
+    return None
+
+
+def next_steps(settings: Settings, port: int = 8000) -> list[str]:
+    """What to do after the demo: where the lake is, how to query it and see the dashboard."""
+    from jobs.dq_report import data_docs_link
+
+    cmd = _finlake_command()
+    key = local_read_key(settings)
+    fragment = f"#key={key}" if key else "  (enter a read API key in the page)"
+    return [
+        f"lake       {settings.lake_root}",
+        f'query      {cmd} trino up   then   {cmd} sql "SELECT * FROM gold.mrr_movements_monthly"',
+        f"dashboard  {cmd} serve      then   http://127.0.0.1:{port}/dashboard{fragment}",
+        f"API docs   http://127.0.0.1:{port}/docs",
+        f"DQ         {cmd} dq report  ·  Data Docs {data_docs_link(settings)}",
+    ]
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -141,51 +322,114 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from jobs.generator import generate
 
     settings = get_settings()
-    started = time.perf_counter()
-    store = make_object_store(settings)
-    if next(iter(store.list("events/")), None) is None:
-        _progress(f"generate {args.days} days, {args.customers} customers ...", started)
-        manifest = generate(
-            store,
-            default_truth_dir(settings.lake_root),
-            seed=args.seed,
-            days=args.days,
-            customers=args.customers,
-            defects=args.defects,
-            horizon_days=settings.restatement_horizon_days,
+    if args.fresh:
+        _wipe_lake(settings)
+    existing = _landing_objects(settings)
+    if existing:
+        earlier = _earlier_manifest(settings)
+        size = ""
+        if earlier.get("days") and earlier.get("customers_target"):
+            size = f", {earlier['days']} days x {earlier['customers_target']} customers"
+            if (earlier["days"], earlier["customers_target"]) != (args.days, args.customers):
+                size += f"; the requested {args.days} x {args.customers} is not generated"
+        console.print_note(
+            f"lake already has data from an earlier demo ({existing:,} landing objects{size}): "
+            "reusing it; run `make clean` or pass --fresh to start over"
         )
-        _progress(f"generated {manifest['lines']} lines in {manifest['objects']} objects", started)
-    spark = get_spark(settings, "finlake-demo")
-    layers = ["bronze", "silver", "gold"] + (["forecast"] if args.forecast else [])
-    run_layers(spark, settings, layers)
-    print(summary_table(spark, settings))
-    _progress("demo finished", started)
-    return 0
+    else:
+        started = time.perf_counter()
+        with console.err().status(f"generating {args.days} days, {args.customers} customers"):
+            manifest = generate(
+                make_object_store(settings),
+                default_truth_dir(settings.lake_root),
+                seed=args.seed,
+                days=args.days,
+                customers=args.customers,
+                defects=args.defects,
+                horizon_days=settings.restatement_horizon_days,
+            )
+        console.print_note(
+            f"generated {manifest['lines']:,} events in {manifest['objects']:,} landing objects "
+            f"({manifest['start_date']} .. {manifest['end_date']}, "
+            f"{time.perf_counter() - started:.1f} s)"
+        )
+    layers = [*PIPELINE_LAYERS, *(["forecast"] if args.forecast else [])]
+    todo = layers_to_build(settings, layers) if existing else layers
+    if not todo:
+        console.print_note(
+            "its tables are built: skipping the pipeline (`finlake run all` processes newly "
+            "landed data)"
+        )
+    elif todo != layers:
+        console.print_note(f"resuming at {todo[0]}: the earlier layers are built")
+    if todo:
+        run_with_progress(settings, todo, "finlake-demo")
+    out = console.out()
+    summary = summary_table(settings)
+    out.print(summary if summary is not None else "(no Gold data yet)")
+    out.print()
+    out.print("[bold]Next steps[/]")
+    for line in next_steps(settings):
+        out.print(f"  {line}", markup=False)
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `run`, `backfill`, `replay` and `demo`."""
     run = subparsers.add_parser("run", help="run one layer or the whole pipeline")
-    run.add_argument("layer", choices=[*LAYERS, "all"])
+    run.add_argument(
+        "layer",
+        choices=[*LAYERS, "all"],
+        help="layer to run; `all` is bronze, silver and gold in order",
+    )
     run.add_argument(
         "--until",
         type=dt.date.fromisoformat,
         default=None,
-        help="only landing objects received on or before this date",
+        help="Bronze: only landing objects received on or before this date (YYYY-MM-DD)",
     )
-    run.add_argument("--with-forecast", action="store_true")
+    run.add_argument(
+        "--with-forecast", action="store_true", help="with `all`: also run the forecast"
+    )
+    run.add_argument("--json", action="store_true", help="print each layer's result as JSON")
     run.set_defaults(func=_cmd_run)
+
     backfill = subparsers.add_parser("backfill", help="rebuild Gold for a date range")
-    backfill.add_argument("--start", type=dt.date.fromisoformat, required=True)
-    backfill.add_argument("--end", type=dt.date.fromisoformat, required=True)
+    backfill.add_argument(
+        "--start", type=dt.date.fromisoformat, required=True, help="first date (YYYY-MM-DD)"
+    )
+    backfill.add_argument(
+        "--end", type=dt.date.fromisoformat, required=True, help="last date (YYYY-MM-DD)"
+    )
+    backfill.add_argument("--json", action="store_true", help="print the Gold result as JSON")
     backfill.set_defaults(func=_cmd_backfill)
-    rep = subparsers.add_parser("replay", help="rebuild Silver and Gold from a Bronze version")
-    rep.add_argument("--bronze-version", type=int, required=True)
+
+    rep = subparsers.add_parser(
+        "replay",
+        help="rebuild Silver and Gold from a Bronze version (Delta time travel)",
+        description="Rebuild Silver and Gold from bronze.events as of a Delta version. "
+        "`finlake history bronze.events` lists the versions.",
+    )
+    rep.add_argument(
+        "--bronze-version", type=int, required=True, help="version of bronze.events to replay"
+    )
+    rep.add_argument("--json", action="store_true", help="print the result as JSON")
     rep.set_defaults(func=_cmd_replay)
+
     demo = subparsers.add_parser("demo", help="generate sample data and run the pipeline")
-    demo.add_argument("--days", type=int, default=120)
-    demo.add_argument("--customers", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--defects", action="store_true")
-    demo.add_argument("--forecast", action="store_true")
+    demo.add_argument("--days", type=int, default=120, help="days of generated history")
+    demo.add_argument("--customers", type=int, default=300, help="customers to simulate")
+    demo.add_argument("--seed", type=int, default=42, help="random seed of the generator")
+    demo.add_argument("--defects", action="store_true", help="inject counted bad input")
+    demo.add_argument(
+        "--forecast",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the forecast (for the dashboard's forecast vs actual)",
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the (local) lake first and generate new data",
+    )
     demo.set_defaults(func=_cmd_demo)

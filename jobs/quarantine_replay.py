@@ -335,30 +335,114 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
-    from jobs.spark import get_spark
+def _replay_outcomes_read_only(
+    settings: Settings, pending: list[dict[str, Any]]
+) -> dict[str, tuple[str, str | None, list[str] | None]]:
+    """Outcome of pending replays from Silver lineage (as `with_replay_outcome`), not stored."""
+    from jobs import lake_reader
 
-    settings = get_settings()
-    spark = get_spark(settings, "finlake-quarantine-status")
-    rows = [r.asDict() for r in replay_status(spark, settings).collect()]
-    by_outcome: dict[str, int] = {}
-    for row in rows:
-        by_outcome[row["outcome"]] = by_outcome.get(row["outcome"], 0) + 1
-    summary = {
-        "replays": len(rows),
-        "by_outcome": by_outcome,
-        "open_quarantine": open_quarantine_counts(spark, settings),
+    keys = sorted({str(r["landing_object_key"]) for r in pending})
+    wanted = [("source", "=", "replay"), ("source_object_key", "in", keys)]
+    lineage = ["source_object_key", "line_number"]
+    accepted: set[tuple[str, int]] = set()
+    for event_type in EVENT_TYPES:
+        for row in lake_reader.read_rows(
+            settings, settings.location(f"silver.{event_type}"), lineage, wanted
+        ):
+            accepted.add((row["source_object_key"], row["line_number"]))
+    requarantined: dict[tuple[str, int], tuple[str, list[str]]] = {}
+    for row in lake_reader.read_rows(
+        settings,
+        settings.location("silver.quarantine"),
+        [*lineage, "quarantine_id", "failed_rules"],
+        wanted,
+    ):
+        requarantined.setdefault(
+            (row["source_object_key"], row["line_number"]),
+            (row["quarantine_id"], list(row["failed_rules"] or [])),
+        )
+    batches = {
+        r["batch_id"]
+        for r in lake_reader.read_rows(
+            settings, settings.location("ops.silver_batches"), ["batch_id"]
+        )
     }
+    processed = {
+        (r["source_object_key"], r["line_number"])
+        for r in lake_reader.read_rows(
+            settings, settings.location("bronze.events"), [*lineage, "batch_id"], wanted
+        )
+        if r["batch_id"] in batches
+    }
+    outcomes: dict[str, tuple[str, str | None, list[str] | None]] = {}
+    for replay in pending:
+        key = (str(replay["landing_object_key"]), int(replay["line_number"]))
+        if key in accepted:
+            outcomes[replay["replay_id"]] = ("accepted", None, None)
+        elif key in requarantined:
+            outcomes[replay["replay_id"]] = ("quarantined_again", *requarantined[key])
+        elif key in processed:
+            outcomes[replay["replay_id"]] = ("duplicate", None, None)
+    return outcomes
+
+
+def status_read_only(settings: Settings) -> dict[str, Any]:
+    """Replays (outcomes resolved from Silver lineage) and open quarantine by reason, no Spark.
+
+    Read with delta-rs and never written: `finlake quarantine replay` (and its status refresh
+    in Spark) stores resolved outcomes in ops.quarantine_replays.
+    """
+    from jobs import lake_reader
+
+    replays = lake_reader.read_rows(settings, settings.location("ops.quarantine_replays"))
+    pending = [r for r in replays if r["outcome"] == "pending"]
+    resolved = _replay_outcomes_read_only(settings, pending) if pending else {}
+    for row in replays:
+        if row["replay_id"] in resolved:
+            outcome, successor, rules = resolved[row["replay_id"]]
+            row.update(outcome=outcome, outcome_quarantine_id=successor, outcome_rules=rules)
+    replays.sort(key=lambda r: (r["requested_at"], r["landing_object_key"], r["line_number"]))
+    replayed = {r["quarantine_id"] for r in replays}
+    open_counts: dict[str, int] = {}
+    for row in lake_reader.read_rows(
+        settings, settings.location("silver.quarantine"), ["quarantine_id", "reason"]
+    ):
+        if row["quarantine_id"] not in replayed:
+            open_counts[row["reason"]] = open_counts.get(row["reason"], 0) + 1
+    by_outcome: dict[str, int] = {}
+    for row in replays:
+        by_outcome[row["outcome"]] = by_outcome.get(row["outcome"], 0) + 1
+    return {
+        "replays": len(replays),
+        "by_outcome": by_outcome,
+        "open_quarantine": dict(sorted(open_counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "rows": replays,
+    }
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from jobs import console
+
+    status = status_read_only(get_settings())
     if args.json:
-        print(json.dumps({**summary, "rows": rows}, default=str, indent=2))
+        print(json.dumps(status, default=str, indent=2))
         return 0
-    print(json.dumps(summary, indent=2))
-    header = f"{'replay_id':<34}{'quarantine_id':<18}{'type':<18}{'outcome':<19}requested_by"
-    print(header)
-    for row in rows:
-        print(
-            f"{row['replay_id']:<34}{row['quarantine_id'][:16]:<18}{row['event_type']:<18}"
-            f"{row['outcome']:<19}{row['requested_by']}"
+    out = console.out()
+    outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(status["by_outcome"].items()))
+    out.print(f"replays: {status['replays']:,}" + (f" ({outcomes})" if outcomes else ""))
+    open_rows = list(status["open_quarantine"].items())
+    total = sum(n for _, n in open_rows)
+    out.print(f"open quarantined rows: {total:,}")
+    if open_rows:
+        out.print(console.table(["reason", "rows"], open_rows))
+    if status["rows"]:
+        columns = ["replay_id", "quarantine_id", "event_type", "outcome", "requested_by"]
+        out.print(
+            console.table(
+                columns,
+                [[r[c] for c in columns] for r in status["rows"]],
+                title="replays",
+            )
         )
     return 0
 

@@ -48,3 +48,21 @@ def spark(settings: Settings) -> Iterator[object]:
     session = get_spark(settings, "finlake-tests")
     yield session
     session.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under `make test` (FINLAKE_FORBID_SKIPS=1) a skipped test fails the run: nothing may be
+    silently left out because a tool is missing; the test must fail with the fix instead."""
+    if os.environ.get("FINLAKE_FORBID_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and session.exitstatus == 0:
+        names = ", ".join(getattr(report, "nodeid", "?") for report in skipped[:10])
+        if reporter is not None:
+            reporter.write_line(
+                f"FINLAKE_FORBID_SKIPS: {len(skipped)} test(s) skipped ({names}); "
+                "a missing tool must fail with its install command, not skip",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -2,12 +2,15 @@
 
 All reads go through Trino (`api.trino_client`); every SQL value is a bound parameter and every
 identifier a constant of this module. Bodies are `{"data", "query", "provenance"}` (see
-`api.metrics_deps`); money is rendered as decimal strings.
+`api.metrics_deps` and the response models in `api.models`); money is rendered as decimal
+strings. Every error body is `api.models.MetricsError`.
 
 Definitions: monthly MRR is the MRR of the last day of the month inside the range (a stock);
 `gross_margin_pct` of an aggregated row is `gross_margin_usd / net_revenue_usd` (a fraction,
-null unless net revenue > 0, as in `gold/models/revenue_region_daily.sql`); the
-`total` churn rows sum the regional counts and recompute `logo_churn_rate` from them.
+null unless net revenue > 0, as in `gold/models/revenue_region_daily.sql`). Gaps are zero:
+every day (or month) between the first and the last date the table holds is answered, and one
+without rows under the filters is 0 (a calendar join), never skipped or carried forward; dates
+outside the table's coverage are not answered.
 """
 
 from __future__ import annotations
@@ -15,15 +18,32 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from api.metrics_deps import Freshness, MetricsServiceDep, ReadPrincipal
+from api.models import (
+    ChurnResponse,
+    DimensionsResponse,
+    ForecastLevel,
+    ForecastMetric,
+    ForecastResponse,
+    Grain,
+    MetricsError,
+    MetricsErrorCode,
+    MovementsResponse,
+    MrrResponse,
+    Region,
+    RevenueResponse,
+    Segment,
+)
 from api.routes import dashboard
 from api.trino_client import (
     MetricsStore,
@@ -36,16 +56,22 @@ from api.trino_client import (
 
 log = logging.getLogger("finlake.api.metrics")
 
-REGIONS: tuple[str, ...] = ("NA", "EMEA", "APAC", "LATAM")
-SEGMENTS: tuple[str, ...] = ("smb", "mid_market", "enterprise")
+REGIONS: tuple[str, ...] = tuple(r.value for r in Region)
+SEGMENTS: tuple[str, ...] = tuple(s.value for s in Segment)
 FORECAST_METRICS: dict[str, str] = {
     "revenue": "gold.forecast_revenue_daily",
     "active_subscriptions": "gold.forecast_active_subscriptions",
 }
-FORECAST_LEVELS: tuple[str, ...] = ("total", "region", "plan")
 MAX_DAYS: dict[str, int] = {"day": 731, "month": 3660}
 PLAN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 RETRY_AFTER_SECONDS = 10
+ENUM_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "region": REGIONS,
+    "segment": SEGMENTS,
+    "grain": tuple(g.value for g in Grain),
+    "metric": tuple(m.value for m in ForecastMetric),
+    "level": tuple(lv.value for lv in ForecastLevel),
+}
 
 MRR_DAILY = "gold.mrr_daily"
 MOVEMENTS = "gold.mrr_movements_monthly"
@@ -53,21 +79,115 @@ CHURN = "gold.churn_monthly"
 REVENUE = "gold.revenue_region_daily"
 VARIANCE = "gold.forecast_variance"
 
-Grain = Literal["day", "month"]
 StartQ = Annotated[dt.date, Query(description="first date (YYYY-MM-DD), inclusive")]
 EndQ = Annotated[dt.date, Query(description="last date (YYYY-MM-DD), inclusive")]
-RegionQ = Annotated[str | None, Query(description="one of NA, EMEA, APAC, LATAM")]
-
-api_router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
-
-
-# ----------------------------------------------------------------------------- helpers
+RegionQ = Annotated[Region | None, Query(description="only this region (default: all)")]
+GrainQ = Annotated[Grain, Query(description="one row per day or per month")]
 
 
-def _unprocessable(message: str, **extra: Any) -> HTTPException:
-    return HTTPException(
+# ----------------------------------------------------------------------------- errors
+
+
+class MetricsHTTPError(Exception):
+    """An error answered with a `MetricsError` body."""
+
+    def __init__(
+        self,
+        status_code: int,
+        error: MetricsErrorCode,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        """`extra`: optional MetricsError fields (hint, allowed, max_days, errors)."""
+        super().__init__(detail)
+        self.status_code = status_code
+        self.body = MetricsError(error=error, detail=detail, **extra)
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        """The JSON response of this error."""
+        return JSONResponse(
+            self.body.model_dump(mode="json", exclude_none=True),
+            status_code=self.status_code,
+            headers=self.headers,
+        )
+
+
+def _from_validation(exc: RequestValidationError) -> MetricsHTTPError:
+    errors = []
+    allowed: list[str] | None = None
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "path", "header")]
+        parameter = ".".join(loc) or "request"
+        errors.append({"parameter": parameter, "message": str(error.get("msg", "invalid"))})
+        if allowed is None and parameter in ENUM_PARAMETERS:
+            allowed = list(ENUM_PARAMETERS[parameter])
+    detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
+    return MetricsHTTPError(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={"error": "invalid_query", "message": message, **extra},
+        MetricsErrorCode.INVALID_QUERY,
+        detail,
+        errors=errors,
+        allowed=allowed,
+    )
+
+
+def _from_http(exc: HTTPException) -> MetricsHTTPError:
+    codes = {
+        status.HTTP_401_UNAUTHORIZED: MetricsErrorCode.UNAUTHORIZED,
+        status.HTTP_403_FORBIDDEN: MetricsErrorCode.FORBIDDEN,
+    }
+    code = codes.get(exc.status_code, MetricsErrorCode.INVALID_QUERY)
+    hint = {
+        MetricsErrorCode.UNAUTHORIZED: "send a key with the `read` scope in the X-API-Key header",
+        MetricsErrorCode.FORBIDDEN: "use a key with the `read` scope",
+    }.get(code)
+    return MetricsHTTPError(
+        exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}), hint=hint
+    )
+
+
+class MetricsRoute(APIRoute):
+    """Route whose every error (auth, validation, store) is a `MetricsError` body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler: map its exceptions to MetricsError responses."""
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except MetricsHTTPError as exc:
+                return exc.response()
+            except RequestValidationError as exc:
+                return _from_validation(exc).response()
+            except HTTPException as exc:
+                return _from_http(exc).response()
+
+        return route
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": MetricsError, "description": "missing or unknown API key"},
+    403: {"model": MetricsError, "description": "the key lacks the `read` scope"},
+    422: {"model": MetricsError, "description": "invalid parameters (range, filter, format)"},
+    500: {"model": MetricsError, "description": "the metrics query failed (a server bug)"},
+    503: {
+        "model": MetricsError,
+        "description": "the metrics store (Trino) is down or a table is not published yet; "
+        "retry after `Retry-After` seconds",
+    },
+}
+
+api_router = APIRouter(
+    prefix="/v1/metrics", tags=["metrics"], route_class=MetricsRoute, responses=ERROR_RESPONSES
+)
+
+
+def _unprocessable(message: str, **extra: Any) -> MetricsHTTPError:
+    return MetricsHTTPError(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, MetricsErrorCode.INVALID_QUERY, message, **extra
     )
 
 
@@ -83,45 +203,39 @@ def _check_range(start: dt.date, end: dt.date, grain: str = "day") -> None:
         )
 
 
-def _check_region(region: str | None) -> None:
-    if region is not None and region not in REGIONS:
-        raise _unprocessable(f"unknown region {region!r}", allowed=list(REGIONS))
-
-
 def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
 def _serve(build: Callable[[], dict[str, Any]]) -> JSONResponse:
-    """Run a metrics query; map store failures to clear 503 bodies."""
+    """Run a metrics query; map store failures to MetricsError bodies (never naming hosts)."""
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     try:
         return JSONResponse(build())
     except StoreUnavailableError as exc:
         log.warning("metrics store unavailable", extra={"error": str(exc)})
-        return JSONResponse(
-            {
-                "error": "metrics_store_unavailable",
-                "detail": f"{exc}; the metrics API reads Gold through Trino "
-                "(start it with `finlake trino up`)",
-            },
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        raise MetricsHTTPError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            MetricsErrorCode.METRICS_STORE_UNAVAILABLE,
+            "the metrics store (Trino) is unavailable; the metrics API reads Gold through it",
+            headers=retry,
+            hint="start it with `finlake trino up`, then retry",
+        ) from exc
     except TableUnavailableError as exc:
-        return JSONResponse(
-            {
-                "error": "table_unavailable",
-                "detail": f"{exc}; run the pipeline, then `finlake trino register`",
-            },
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        raise MetricsHTTPError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            MetricsErrorCode.TABLE_UNAVAILABLE,
+            str(exc),
+            headers=retry,
+            hint="run the pipeline, then `finlake trino register`",
+        ) from exc
     except StoreQueryError as exc:
         log.error("metrics query failed", extra={"error": str(exc)})
-        return JSONResponse(
-            {"error": "query_failed", "detail": "the metrics query failed; see server logs"},
-            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )
+        raise MetricsHTTPError(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            MetricsErrorCode.QUERY_FAILED,
+            "the metrics query failed; see the server logs",
+        ) from exc
 
 
 def _ratio(numerator: Any, denominator: Any) -> float | None:
@@ -130,10 +244,26 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
     return float(Decimal(numerator) / Decimal(denominator))
 
 
+def _calendar(table: str, column: str, step: str) -> str:
+    """CTEs `bounds` and `calendar(d)`: each day/month of [?, ?] inside the table's coverage.
+
+    Two parameters: start and end. The coverage is the table's own first and last date, so a
+    filter that matches no rows still answers 0 for every covered period (and nothing outside).
+    """
+    lo = "date_trunc('month', CAST(? AS date))" if step == "MONTH" else "CAST(? AS date)"
+    return (
+        f"bounds AS (SELECT greatest(min({column}), {lo}) AS lo, "
+        f"least(max({column}), CAST(? AS date)) AS hi FROM {table}), "
+        "calendar AS (SELECT d FROM bounds "
+        f"CROSS JOIN UNNEST(sequence(lo, greatest(lo, hi), INTERVAL '1' {step})) AS t(d) "
+        "WHERE d <= hi)"
+    )
+
+
 # ----------------------------------------------------------------------------- dimensions
 
 
-def _dimensions(store: MetricsStore, catalog: str) -> dict[str, Any]:
+def _dimensions(store: MetricsStore, catalog: str, forecast_table: str | None) -> dict[str, Any]:
     mrr = table_ref(catalog, MRR_DAILY)
     rev = table_ref(catalog, REVENUE)
     plans = store.fetch(f"SELECT DISTINCT plan_id FROM {mrr} ORDER BY plan_id")
@@ -144,40 +274,50 @@ def _dimensions(store: MetricsStore, catalog: str) -> dict[str, Any]:
         f"(SELECT min(revenue_date) FROM {rev}) AS revenue_min, "
         f"(SELECT max(revenue_date) FROM {rev}) AS revenue_max"
     )[0]
+    date_ranges: dict[str, Any] = {
+        "mrr": {"min": ranges["mrr_min"], "max": ranges["mrr_max"]},
+        "revenue": {"min": ranges["revenue_min"], "max": ranges["revenue_max"]},
+    }
+    if forecast_table is not None:
+        fc = table_ref(catalog, forecast_table)
+        horizon = store.fetch(
+            f"SELECT min(forecast_date) AS lo, max(forecast_date) AS hi FROM {fc} "
+            f"WHERE run_id = (SELECT max_by(run_id, created_at) FROM {fc})"
+        )[0]
+        date_ranges["forecast"] = {"min": horizon["lo"], "max": horizon["hi"]}
     return {
         "regions": list(REGIONS),
         "plans": [r["plan_id"] for r in plans],
         "segments": [r["customer_segment"] for r in segments],
-        "date_ranges": {
-            "mrr": {"min": ranges["mrr_min"], "max": ranges["mrr_max"]},
-            "revenue": {"min": ranges["revenue_min"], "max": ranges["revenue_max"]},
-        },
+        "date_ranges": date_ranges,
     }
 
 
-@api_router.get("/dimensions", summary="Regions, plans, segments and date ranges served")
-def dimensions(principal: ReadPrincipal, service: MetricsServiceDep) -> JSONResponse:
-    """Filter values and date ranges the other endpoints accept."""
-    return _serve(
-        lambda: service.respond(
-            "dimensions",
-            {},
-            [MRR_DAILY, REVENUE],
-            Freshness(MRR_DAILY, "metric_date"),
-            lambda store: _dimensions(store, service.catalog),
-        )
-    )
-
-
-def _known_plans(service: Any) -> set[str]:
-    body = service.respond(
+def _dimensions_body(service: Any) -> dict[str, Any]:
+    versions = service.versions()
+    revenue_fc = FORECAST_METRICS["revenue"]
+    forecast = revenue_fc if versions.get(revenue_fc) is not None else None
+    tables = [MRR_DAILY, REVENUE, *([forecast] if forecast else [])]
+    body: dict[str, Any] = service.respond(
         "dimensions",
         {},
-        [MRR_DAILY, REVENUE],
+        tables,
         Freshness(MRR_DAILY, "metric_date"),
-        lambda store: _dimensions(store, service.catalog),
+        lambda store: _dimensions(store, service.catalog, forecast),
+        versions=versions,
     )
-    return set(body["data"]["plans"])
+    return body
+
+
+@api_router.get(
+    "/dimensions",
+    summary="Regions, plans, segments and date ranges served",
+    response_model=DimensionsResponse,
+)
+def dimensions(principal: ReadPrincipal, service: MetricsServiceDep) -> JSONResponse:
+    """Filter values and date ranges the other endpoints accept; `date_ranges.forecast` is the
+    horizon of the latest revenue forecast run (absent before the first forecast)."""
+    return _serve(lambda: _dimensions_body(service))
 
 
 # ----------------------------------------------------------------------------- MRR
@@ -191,70 +331,105 @@ def _mrr_rows(
     grain: str,
     filters: dict[str, str | None],
 ) -> list[dict[str, Any]]:
+    table = table_ref(catalog, MRR_DAILY)
     where = ["metric_date BETWEEN ? AND ?"]
-    params: list[object] = [start, end]
+    params: list[object] = [start, end, start, end]
     for column in ("region", "plan_id", "customer_segment"):  # constant identifiers
         value = filters.get(column)
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    daily = (
-        "SELECT metric_date, sum(mrr_usd) AS mrr_usd, "
+    filled = (
+        f"WITH {_calendar(table, 'metric_date', 'DAY')}, "
+        "daily AS (SELECT metric_date, sum(mrr_usd) AS mrr_usd, "
         "sum(active_subscriptions) AS active_subscriptions "
-        f"FROM {table_ref(catalog, MRR_DAILY)} WHERE {' AND '.join(where)} GROUP BY metric_date"
+        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY metric_date), "
+        "filled AS (SELECT c.d AS metric_date, "
+        "CAST(coalesce(daily.mrr_usd, 0) AS decimal(38, 4)) AS mrr_usd, "
+        "coalesce(daily.active_subscriptions, 0) AS active_subscriptions "
+        "FROM calendar c LEFT JOIN daily ON daily.metric_date = c.d) "
     )
     if grain == "day":
         sql = (
-            f"SELECT metric_date AS period_start, metric_date AS as_of_date, mrr_usd, "
-            f"active_subscriptions FROM ({daily}) ORDER BY metric_date"
+            f"{filled}SELECT metric_date AS period_start, metric_date AS as_of_date, mrr_usd, "
+            "active_subscriptions FROM filled ORDER BY metric_date"
         )
     else:
         sql = (
-            "SELECT date_trunc('month', metric_date) AS period_start, "
+            f"{filled}SELECT date_trunc('month', metric_date) AS period_start, "
             "max(metric_date) AS as_of_date, max_by(mrr_usd, metric_date) AS mrr_usd, "
             "max_by(active_subscriptions, metric_date) AS active_subscriptions "
-            f"FROM ({daily}) GROUP BY date_trunc('month', metric_date) ORDER BY 1"
+            "FROM filled GROUP BY date_trunc('month', metric_date) ORDER BY 1"
         )
     return store.fetch(sql, params)
 
 
-@api_router.get("/mrr", summary="MRR and active subscriptions over a date range")
+@api_router.get(
+    "/mrr", summary="MRR and active subscriptions over a date range", response_model=MrrResponse
+)
 def mrr(
     principal: ReadPrincipal,
     service: MetricsServiceDep,
     start: StartQ,
     end: EndQ,
-    grain: Grain = "day",
+    grain: GrainQ = Grain.DAY,
     region: RegionQ = None,
-    plan: Annotated[str | None, Query(description="plan_id")] = None,
-    segment: Annotated[str | None, Query(description="smb, mid_market or enterprise")] = None,
+    plan: Annotated[str | None, Query(description="only this plan_id (see /dimensions)")] = None,
+    segment: Annotated[Segment | None, Query(description="only this customer segment")] = None,
 ) -> JSONResponse:
-    """MRR (USD) and active subscriptions per day or month (end-of-month value)."""
-    _check_range(start, end, grain)
-    _check_region(region)
-    if segment is not None and segment not in SEGMENTS:
-        raise _unprocessable(f"unknown segment {segment!r}", allowed=list(SEGMENTS))
+    """MRR (USD) and active subscriptions per day, or per month as the value of the month's
+    last day inside the range. A day without rows under the filters is 0."""
+    _check_range(start, end, grain.value)
     if plan is not None and not PLAN_ID.match(plan):
         raise _unprocessable(f"malformed plan {plan!r}")
-    query = {"start": start, "end": end, "grain": grain, "region": region, "plan": plan}
-    query["segment"] = segment
-    filters = {"region": region, "plan_id": plan, "customer_segment": segment}
+    filters: dict[str, str | None] = {
+        "region": region.value if region else None,
+        "plan_id": plan,
+        "customer_segment": segment.value if segment else None,
+    }
+    query = {
+        "start": start,
+        "end": end,
+        "grain": grain.value,
+        "region": filters["region"],
+        "plan": plan,
+        "segment": filters["customer_segment"],
+    }
 
     def build() -> dict[str, Any]:
-        if plan is not None and plan not in _known_plans(service):
-            raise _unprocessable(f"unknown plan {plan!r}")
-        return service.respond(
+        if plan is not None and plan not in set(_dimensions_body(service)["data"]["plans"]):
+            raise _unprocessable(f"unknown plan {plan!r}", hint="GET /v1/metrics/dimensions")
+        body: dict[str, Any] = service.respond(
             "mrr",
             query,
             [MRR_DAILY],
             Freshness(MRR_DAILY, "metric_date"),
-            lambda store: _mrr_rows(store, service.catalog, start, end, grain, filters),
+            lambda store: _mrr_rows(store, service.catalog, start, end, grain.value, filters),
         )
+        return body
 
     return _serve(build)
 
 
-@api_router.get("/mrr/movements", summary="Monthly MRR movements (opening + moves = closing)")
+# ----------------------------------------------------------------------------- movements
+
+MOVEMENT_COLUMNS = (
+    "opening_mrr_usd",
+    "new_mrr_usd",
+    "expansion_mrr_usd",
+    "contraction_mrr_usd",
+    "churn_mrr_usd",
+    "reactivation_mrr_usd",
+    "transfer_mrr_usd",
+    "closing_mrr_usd",
+)
+
+
+@api_router.get(
+    "/mrr/movements",
+    summary="Monthly MRR bridge: opening + movements (incl. transfers) = closing",
+    response_model=MovementsResponse,
+)
 def mrr_movements(
     principal: ReadPrincipal,
     service: MetricsServiceDep,
@@ -262,32 +437,35 @@ def mrr_movements(
     end: EndQ,
     region: RegionQ = None,
 ) -> JSONResponse:
-    """New, expansion, contraction, churn and reactivation MRR per month (USD)."""
+    """New, expansion, contraction, churn, reactivation and transfer MRR per month (USD).
+
+    `opening + new + expansion + contraction + churn + reactivation + transfer = closing`
+    holds per region and in total. `transfer_mrr_usd` is MRR of customers who moved region
+    (+ in the region they moved to, - in the one they left), so it sums to 0 over all regions.
+    A month without a row for the region is all zeros.
+    """
     _check_range(start, end, "month")
-    _check_region(region)
-    columns = (
-        "opening_mrr_usd",
-        "new_mrr_usd",
-        "expansion_mrr_usd",
-        "contraction_mrr_usd",
-        "churn_mrr_usd",
-        "reactivation_mrr_usd",
-        "closing_mrr_usd",
-    )
+    table = table_ref(service.catalog, MOVEMENTS)
     where = "month_start_date BETWEEN ? AND ?"
-    params: list[object] = [_month_start(start), end]
+    params: list[object] = [start, end, _month_start(start), end]
     if region is not None:
         where += " AND region = ?"
-        params.append(region)
-    sums = ", ".join(f"sum({c}) AS {c}" for c in columns)
+        params.append(region.value)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in MOVEMENT_COLUMNS)
+    filled = ", ".join(
+        f"CAST(coalesce(m.{c}, 0) AS decimal(38, 4)) AS {c}" for c in MOVEMENT_COLUMNS
+    )
     sql = (
-        f"SELECT month_start_date, {sums} FROM {table_ref(service.catalog, MOVEMENTS)} "
-        f"WHERE {where} GROUP BY month_start_date ORDER BY month_start_date"
+        f"WITH {_calendar(table, 'month_start_date', 'MONTH')}, "
+        f"moves AS (SELECT month_start_date, {sums} FROM {table} WHERE {where} "
+        "GROUP BY month_start_date) "
+        f"SELECT c.d AS month_start_date, {filled} "
+        "FROM calendar c LEFT JOIN moves m ON m.month_start_date = c.d ORDER BY 1"
     )
     return _serve(
         lambda: service.respond(
             "mrr_movements",
-            {"start": start, "end": end, "region": region},
+            {"start": start, "end": end, "region": region.value if region else None},
             [MOVEMENTS],
             Freshness(MOVEMENTS, "month_start_date"),
             lambda store: store.fetch(sql, params),
@@ -303,32 +481,77 @@ CHURN_COUNTS = (
     "voluntary_churned_customers",
     "involuntary_churned_customers",
 )
+CHURN_MONEY = ("opening_mrr_usd", "retained_mrr_usd", "cohort_closing_mrr_usd")
 CHURN_RATES = (
     "logo_churn_rate",
-    "gross_revenue_churn_rate",
-    "net_revenue_churn_rate",
     "grr",
     "nrr",
+    "gross_revenue_churn_rate",
+    "net_revenue_churn_rate",
 )
+CHURN_DESCRIPTION = """\
+Churn per month and region, plus monthly totals (ChartMogul's customer-level definitions).
+
+The cohort of a month is the customers with MRR at its opening, each counted in their region
+at the opening. Per row:
+
+* `logo_churn_rate = churned_customers / opening_customers` (opening customers with no MRR at
+  the close; customers who join and leave inside the month are new and churn movements, not
+  logo churn)
+* `grr = retained_mrr_usd / opening_mrr_usd`, where `retained_mrr_usd` = Σ min(close, open)
+  over the opening customers
+* `nrr = cohort_closing_mrr_usd / opening_mrr_usd`, where `cohort_closing_mrr_usd` = Σ close
+  over the opening customers
+* `gross_revenue_churn_rate = 1 - grr`, `net_revenue_churn_rate = 1 - nrr`
+
+Rates are null when their denominator is 0. `total` rows sum the counts and the three MRR
+components over the regions in the answer and recompute every rate from those sums (exact
+decimals, never an average of rates). A month without a row for a region is zeros (rates
+null).
+"""
 
 
-def _churn(store: MetricsStore, sql: str, params: list[object]) -> dict[str, Any]:
-    rows = store.fetch(sql, params)
+def churn_total(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Monthly totals: summed counts and MRR components, rates recomputed from the sums."""
     totals: dict[Any, dict[str, Any]] = {}
     for row in rows:
         total = totals.setdefault(
             row["month_start_date"],
-            {"month_start_date": row["month_start_date"], **dict.fromkeys(CHURN_COUNTS, 0)},
+            {
+                "month_start_date": row["month_start_date"],
+                **dict.fromkeys(CHURN_COUNTS, 0),
+                **dict.fromkeys(CHURN_MONEY, Decimal(0)),
+            },
         )
         for column in CHURN_COUNTS:
             total[column] += int(row[column] or 0)
+        for column in CHURN_MONEY:
+            total[column] += Decimal(row[column] or 0)
     for total in totals.values():
-        opening = total["opening_customers"]
-        total["logo_churn_rate"] = total["churned_customers"] / opening if opening else None
-    return {"by_region": rows, "total": list(totals.values())}
+        opening, opening_mrr = total["opening_customers"], total["opening_mrr_usd"]
+        total["logo_churn_rate"] = (
+            float(Decimal(total["churned_customers"]) / opening) if opening else None
+        )
+        grr = total["retained_mrr_usd"] / opening_mrr if opening_mrr > 0 else None
+        nrr = total["cohort_closing_mrr_usd"] / opening_mrr if opening_mrr > 0 else None
+        total["grr"] = float(grr) if grr is not None else None
+        total["nrr"] = float(nrr) if nrr is not None else None
+        total["gross_revenue_churn_rate"] = float(1 - grr) if grr is not None else None
+        total["net_revenue_churn_rate"] = float(1 - nrr) if nrr is not None else None
+    return list(totals.values())
 
 
-@api_router.get("/churn", summary="Logo and revenue churn, GRR and NRR per month")
+def _churn(store: MetricsStore, sql: str, params: list[object]) -> dict[str, Any]:
+    rows = store.fetch(sql, params)
+    return {"by_region": rows, "total": churn_total(rows)}
+
+
+@api_router.get(
+    "/churn",
+    summary="Logo churn, GRR and NRR per month (customer level)",
+    description=CHURN_DESCRIPTION,
+    response_model=ChurnResponse,
+)
 def churn(
     principal: ReadPrincipal,
     service: MetricsServiceDep,
@@ -336,23 +559,31 @@ def churn(
     end: EndQ,
     region: RegionQ = None,
 ) -> JSONResponse:
-    """Churn per month and region, plus monthly totals of the counts and logo churn."""
+    """See the description (OpenAPI) for every formula."""
     _check_range(start, end, "month")
-    _check_region(region)
-    where = "month_start_date BETWEEN ? AND ?"
-    params: list[object] = [_month_start(start), end]
+    table = table_ref(service.catalog, CHURN)
+    params: list[object] = [start, end]
     if region is not None:
-        where += " AND region = ?"
-        params.append(region)
+        regions = "regions AS (SELECT CAST(? AS varchar) AS region)"
+        params.append(region.value)
+    else:
+        regions = f"regions AS (SELECT DISTINCT region FROM {table})"
+    counts = ", ".join(f"coalesce(c.{col}, 0) AS {col}" for col in CHURN_COUNTS)
+    money = ", ".join(
+        f"CAST(coalesce(c.{col}, 0) AS decimal(38, 4)) AS {col}" for col in CHURN_MONEY
+    )
+    rates = ", ".join(f"c.{col}" for col in CHURN_RATES)
     sql = (
-        f"SELECT month_start_date, region, {', '.join(CHURN_COUNTS + CHURN_RATES)} "
-        f"FROM {table_ref(service.catalog, CHURN)} WHERE {where} "
-        "ORDER BY month_start_date, region"
+        f"WITH {_calendar(table, 'month_start_date', 'MONTH')}, {regions} "
+        f"SELECT k.d AS month_start_date, r.region, {counts}, {money}, {rates} "
+        "FROM calendar k CROSS JOIN regions r "
+        f"LEFT JOIN {table} c ON c.month_start_date = k.d AND c.region = r.region "
+        "ORDER BY 1, 2"
     )
     return _serve(
         lambda: service.respond(
             "churn",
-            {"start": start, "end": end, "region": region},
+            {"start": start, "end": end, "region": region.value if region else None},
             [CHURN],
             Freshness(CHURN, "month_start_date"),
             lambda store: _churn(store, sql, params),
@@ -370,7 +601,6 @@ REVENUE_MONEY = (
     "costs_usd",
     "gross_margin_usd",
 )
-PERIOD_EXPR: dict[str, str] = {"day": "revenue_date", "month": "date_trunc('month', revenue_date)"}
 
 
 def _revenue(store: MetricsStore, sql: str, params: list[object]) -> list[dict[str, Any]]:
@@ -380,34 +610,53 @@ def _revenue(store: MetricsStore, sql: str, params: list[object]) -> list[dict[s
     return rows
 
 
-@api_router.get("/revenue", summary="Revenue, costs and gross margin by region")
+@api_router.get(
+    "/revenue",
+    summary="Revenue, costs and gross margin by region",
+    response_model=RevenueResponse,
+)
 def revenue(
     principal: ReadPrincipal,
     service: MetricsServiceDep,
     start: StartQ,
     end: EndQ,
-    grain: Grain = "day",
+    grain: GrainQ = Grain.DAY,
     region: RegionQ = None,
 ) -> JSONResponse:
-    """Gross/net revenue, refunds, failed payments, costs and margin per period and region."""
-    _check_range(start, end, grain)
-    _check_region(region)
-    period = PERIOD_EXPR[grain]
-    where = "revenue_date BETWEEN ? AND ?"
+    """Gross/net revenue, refunds, failed payments, costs and margin per period and region.
+
+    Net revenue = succeeded payments - refunds (a refund is dated on its day and attributed to
+    the plan, region and FX rate of the payment it refunds). A period without rows for a region
+    is zeros; without a region filter every region the table holds is listed.
+    """
+    _check_range(start, end, grain.value)
+    table = table_ref(service.catalog, REVENUE)
     params: list[object] = [start, end]
     if region is not None:
-        where += " AND region = ?"
-        params.append(region)
-    sums = ", ".join(f"sum({c}) AS {c}" for c in REVENUE_MONEY)
+        regions = "regions AS (SELECT CAST(? AS varchar) AS region)"
+        params.append(region.value)
+    else:
+        regions = f"regions AS (SELECT DISTINCT region FROM {table})"
+    period = "c.d" if grain is Grain.DAY else "date_trunc('month', c.d)"
+    sums = ", ".join(
+        f"CAST(coalesce(sum(v.{col}), 0) AS decimal(38, 4)) AS {col}" for col in REVENUE_MONEY
+    )
     sql = (
-        f"SELECT {period} AS period_start, region, {sums} "
-        f"FROM {table_ref(service.catalog, REVENUE)} WHERE {where} "
-        f"GROUP BY {period}, region ORDER BY 1, 2"
+        f"WITH {_calendar(table, 'revenue_date', 'DAY')}, {regions} "
+        f"SELECT {period} AS period_start, r.region, {sums} "
+        "FROM calendar c CROSS JOIN regions r "
+        f"LEFT JOIN {table} v ON v.revenue_date = c.d AND v.region = r.region "
+        f"GROUP BY {period}, r.region ORDER BY 1, 2"
     )
     return _serve(
         lambda: service.respond(
             "revenue",
-            {"start": start, "end": end, "grain": grain, "region": region},
+            {
+                "start": start,
+                "end": end,
+                "grain": grain.value,
+                "region": region.value if region else None,
+            },
             [REVENUE],
             Freshness(REVENUE, "revenue_date"),
             lambda store: _revenue(store, sql, params),
@@ -479,8 +728,16 @@ def _forecast(
                 [unique_id],
             )[0]["run_id"],
         )
+    empty: dict[str, Any] = {
+        "unique_id": unique_id,
+        "run_id": run_id,
+        "model": None,
+        "as_of_date": None,
+        "forecast": [],
+        "actual": [],
+    }
     if run_id is None:
-        return {"unique_id": unique_id, "run_id": None, "forecast": [], "actual": []}
+        return empty
     window: list[object] = [run_id, unique_id, start, end]
     with ThreadPoolExecutor(max_workers=2) as pool:  # the two reads are independent
         forecast_future = pool.submit(
@@ -500,48 +757,58 @@ def _forecast(
                 window,
             )
         forecast = forecast_future.result()
-    model = forecast[0]["model"] if forecast else None
-    as_of = forecast[0]["as_of_date"] if forecast else None
     points = [{k: v for k, v in r.items() if k not in ("model", "as_of_date")} for r in forecast]
     return {
-        "unique_id": unique_id,
-        "run_id": run_id,
-        "model": model,
-        "as_of_date": as_of,
+        **empty,
+        "model": forecast[0]["model"] if forecast else None,
+        "as_of_date": forecast[0]["as_of_date"] if forecast else None,
         "forecast": points,
         "actual": actual,
     }
 
 
-@api_router.get("/forecast", summary="Forecast vs actual with 80/95% intervals")
+@api_router.get(
+    "/forecast",
+    summary="Forecast vs actual with 80/95% intervals",
+    response_model=ForecastResponse,
+)
 def forecast(
     principal: ReadPrincipal,
     service: MetricsServiceDep,
     start: StartQ,
     end: EndQ,
-    metric: Annotated[str, Query(description="revenue or active_subscriptions")] = "revenue",
-    level: Annotated[str, Query(description="total, region or plan")] = "total",
-    key: Annotated[str, Query(description="total, a region or a plan_id")] = "total",
+    metric: Annotated[ForecastMetric, Query(description="series metric")] = (
+        ForecastMetric.REVENUE
+    ),
+    level: Annotated[ForecastLevel, Query(description="hierarchy level")] = ForecastLevel.TOTAL,
+    key: Annotated[str, Query(description="`total`, a region or a plan_id")] = "total",
     run_id: Annotated[str | None, Query(description="default: latest run with actuals")] = None,
 ) -> JSONResponse:
-    """Point forecast, interval bounds and actuals (from `gold.forecast_variance`) of a run."""
+    """Point forecast, interval bounds and actuals (from `gold.forecast_variance`) of one run:
+    by default the latest run with actuals in the range, else the latest run of the series."""
     _check_range(start, end, "day")
-    if metric not in FORECAST_METRICS:
-        raise _unprocessable(f"unknown metric {metric!r}", allowed=list(FORECAST_METRICS))
-    if level not in FORECAST_LEVELS:
-        raise _unprocessable(f"unknown level {level!r}", allowed=list(FORECAST_LEVELS))
-    if level == "total" and key != "total":
+    if level is ForecastLevel.TOTAL and key != "total":
         raise _unprocessable("level 'total' takes key 'total'")
-    if level == "region":
-        _check_region(key)
-    if level == "plan" and not PLAN_ID.match(key):
+    if level is ForecastLevel.REGION and key not in REGIONS:
+        raise _unprocessable(f"unknown region {key!r}", allowed=list(REGIONS))
+    if level is ForecastLevel.PLAN and not PLAN_ID.match(key):
         raise _unprocessable(f"malformed plan {key!r}")
     if run_id is not None and not PLAN_ID.match(run_id):
         raise _unprocessable(f"malformed run_id {run_id!r}")
-    unique_id = f"{metric}/total" if level == "total" else f"{metric}/{level}={key}"
-    table = FORECAST_METRICS[metric]
-    query = {"start": start, "end": end, "metric": metric, "level": level, "key": key}
-    query["run_id"] = run_id
+    unique_id = (
+        f"{metric.value}/total"
+        if level is ForecastLevel.TOTAL
+        else f"{metric.value}/{level.value}={key}"
+    )
+    table = FORECAST_METRICS[metric.value]
+    query = {
+        "start": start,
+        "end": end,
+        "metric": metric.value,
+        "level": level.value,
+        "key": key,
+        "run_id": run_id,
+    }
 
     def build() -> dict[str, Any]:
         versions = service.versions()  # one snapshot for the response and its lookups
@@ -551,7 +818,7 @@ def forecast(
         def memo(name: str, fn: Callable[[MetricsStore], Any]) -> Any:
             return service.memo(("forecast", name, unique_id), tables, versions, fn)
 
-        return service.respond(
+        body: dict[str, Any] = service.respond(
             "forecast",
             query,
             tables,
@@ -561,6 +828,7 @@ def forecast(
             ),
             versions=versions,
         )
+        return body
 
     return _serve(build)
 

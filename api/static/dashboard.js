@@ -5,8 +5,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const REGION_COLORS = { NA: "#2563eb", EMEA: "#9333ea", APAC: "#ea580c", LATAM: "#0d9488" };
 const MOVE_COLORS = {
   new_mrr_usd: "#16a34a", expansion_mrr_usd: "#65a30d", reactivation_mrr_usd: "#0891b2",
-  contraction_mrr_usd: "#f59e0b", churn_mrr_usd: "#dc2626",
+  transfer_mrr_usd: "#db2777", contraction_mrr_usd: "#f59e0b", churn_mrr_usd: "#dc2626",
 };
+const RETENTION_COLORS = { grr: "#b45309", nrr: "#4f46e5" };
+const ACTUAL_REVENUE_COLOR = "#475569";
 const H = 240, M = { l: 64, r: 12, t: 10, b: 28 };
 let W = 560;
 
@@ -149,6 +151,25 @@ async function getJson(path, params) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+function pct(v) { return v === null || v === undefined ? null : 100 * Number(v); }
+
+// Default range: a year up to the end of the latest forecast horizon (or of the data), so
+// forecast vs actual is on screen at first load.
+function defaultRange(ranges) {
+  const lastActual = ranges.mrr.max || isoDay(new Date());
+  const horizon = ranges.forecast && ranges.forecast.max;
+  const end = horizon && horizon > lastActual ? horizon : lastActual;
+  const d = new Date(lastActual); d.setUTCDate(d.getUTCDate() - 365);
+  const min = ranges.mrr.min;
+  return { start: min && min > isoDay(d) ? min : isoDay(d), end };
+}
+
+function dailyTotals(rows, column) {
+  const byDay = new Map();
+  rows.forEach((r) => byDay.set(r.period_start, (byDay.get(r.period_start) || 0) + num(r[column])));
+  return byDay;
+}
+
 function renderProvenance(bodies) {
   const box = document.getElementById("provenance");
   box.textContent = "";
@@ -191,6 +212,21 @@ function renderProvenance(bodies) {
   box.appendChild(table);
 }
 
+// Transfers between regions per month (they cancel out in the total, so each region is asked).
+async function drawTransfers(months, regions, q) {
+  const box = document.getElementById("chart-transfers");
+  const answers = await Promise.allSettled(
+    regions.map((reg) => getJson("/v1/metrics/mrr/movements", { start: q.start, end: q.end, region: reg })));
+  const stacks = [];
+  answers.forEach((a, i) => {
+    if (a.status !== "fulfilled") return;
+    const byMonth = new Map(a.value.data.map((r) => [r.month_start_date, num(r.transfer_mrr_usd)]));
+    stacks.push({ name: regions[i], color: REGION_COLORS[regions[i]] || "#64748b", values: months.map((m) => byMonth.get(m) || 0) });
+  });
+  const bars = barChart(box, months, stacks);
+  if (!bars) box.textContent = "no customer moved region in this range";
+}
+
 async function load() {
   const status = document.getElementById("status");
   status.className = "";
@@ -203,12 +239,10 @@ async function load() {
       dims.data.regions.forEach((r) => regionSel.add(new Option(r, r)));
     }
     const startIn = document.getElementById("start"), endIn = document.getElementById("end");
-    if (!endIn.value) endIn.value = dims.data.date_ranges.mrr.max || isoDay(new Date());
-    if (!startIn.value) {
-      const min = dims.data.date_ranges.mrr.min;
-      const d = new Date(endIn.value); d.setUTCDate(d.getUTCDate() - 365);
-      startIn.value = min && min > isoDay(d) ? min : isoDay(d);
-    }
+    const range = defaultRange(dims.data.date_ranges);
+    if (!endIn.value) endIn.value = range.end;
+    if (!startIn.value) startIn.value = range.start;
+    document.getElementById("controls").dataset.range = `${startIn.value}..${endIn.value}`;
     const region = regionSel.value || null;
     const q = { start: startIn.value, end: endIn.value, region };
     const settled = await Promise.allSettled([
@@ -217,8 +251,9 @@ async function load() {
       getJson("/v1/metrics/churn", q),
       getJson("/v1/metrics/revenue", { ...q, grain: "month" }),
       getJson("/v1/metrics/forecast", region ? { start: q.start, end: q.end, level: "region", key: region } : { start: q.start, end: q.end }),
+      getJson("/v1/metrics/revenue", { ...q, grain: "day" }),
     ]);
-    const [mrr, moves, churn, revenue, forecast] = settled.map((s) => (s.status === "fulfilled" ? s.value : null));
+    const [mrr, moves, churn, revenue, forecast, daily] = settled.map((s) => (s.status === "fulfilled" ? s.value : null));
     const errors = settled.filter((s) => s.status === "rejected").map((s) => s.reason.message);
 
     if (mrr) {
@@ -231,11 +266,17 @@ async function load() {
       barChart(document.getElementById("chart-movements"), rows.map((r) => r.month_start_date),
         Object.entries(MOVE_COLORS).map(([c, color]) => ({ name: c.replace("_mrr_usd", ""), color, values: rows.map((r) => num(r[c])) })),
         { name: "net change", color: "#1d2330", values: rows.map((r) => num(r.closing_mrr_usd) - num(r.opening_mrr_usd)) });
+      await drawTransfers(rows.map((r) => r.month_start_date), region ? [region] : dims.data.regions, q);
     }
     if (churn) {
       const rows = region ? churn.data.by_region : churn.data.total;
-      lineChart(document.getElementById("chart-churn"), rows.map((r) => r.month_start_date),
-        [{ name: "logo churn %", color: "#dc2626", values: rows.map((r) => (r.logo_churn_rate === null ? null : 100 * r.logo_churn_rate)) }]);
+      const months = rows.map((r) => r.month_start_date);
+      lineChart(document.getElementById("chart-churn"), months,
+        [{ name: "logo churn %", color: "#dc2626", values: rows.map((r) => pct(r.logo_churn_rate)) }]);
+      lineChart(document.getElementById("chart-retention"), months, [
+        { name: "GRR %", color: RETENTION_COLORS.grr, values: rows.map((r) => pct(r.grr)) },
+        { name: "NRR %", color: RETENTION_COLORS.nrr, values: rows.map((r) => pct(r.nrr)) },
+      ]);
     }
     if (revenue) {
       const periods = [...new Set(revenue.data.map((r) => r.period_start))];
@@ -247,17 +288,24 @@ async function load() {
     }
     if (forecast) {
       const f = forecast.data;
-      const dates = [...new Set(f.forecast.map((r) => r.forecast_date).concat(f.actual.map((r) => r.forecast_date)))].sort();
+      const actualByDay = daily ? dailyTotals(daily.data, "net_revenue_usd") : new Map();
+      const isRevenue = f.unique_id.startsWith("revenue/");
+      const dates = [...new Set(f.forecast.map((r) => r.forecast_date)
+        .concat(f.actual.map((r) => r.forecast_date))
+        .concat(isRevenue ? [...actualByDay.keys()] : []))].sort();
       const at = (rows, d, c) => { const r = rows.find((x) => x.forecast_date === d); return r ? num(r[c]) : null; };
+      document.getElementById("forecast-run").textContent = f.run_id
+        ? `run ${f.run_id} (${f.model}, trained through ${f.as_of_date})` : "no forecast run yet: `finlake run forecast`";
       lineChart(document.getElementById("chart-forecast"), dates, [
+        { name: "actual net revenue", color: ACTUAL_REVENUE_COLOR, values: dates.map((d) => (actualByDay.has(d) ? actualByDay.get(d) : null)) },
         { name: "forecast", color: "#1e40af", values: dates.map((d) => at(f.forecast, d, "point")) },
-        { name: "actual", color: "#dc2626", dots: true, values: dates.map((d) => at(f.actual, d, "actual")) },
+        { name: "actual vs forecast", color: "#dc2626", dots: true, values: dates.map((d) => at(f.actual, d, "actual")) },
       ], [
         { name: "95% interval", color: "#c7d7f5", lo: dates.map((d) => at(f.forecast, d, "lo_95")), hi: dates.map((d) => at(f.forecast, d, "hi_95")) },
         { name: "80% interval", color: "#93b4ec", lo: dates.map((d) => at(f.forecast, d, "lo_80")), hi: dates.map((d) => at(f.forecast, d, "hi_80")) },
       ]);
     }
-    renderProvenance([mrr, moves, churn, revenue, forecast, dims]);
+    renderProvenance([mrr, moves, churn, revenue, forecast, daily, dims]);
     if (errors.length) {
       status.className = "error";
       status.textContent = errors.join(" · ");

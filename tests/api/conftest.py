@@ -13,6 +13,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
+from tests.catalog_schemas import spark_schema
+from tests.integration.test_trino_lake import (  # noqa: F401
+    EMPTY_CHURN_ROW,
+    MISSING_CHURN_ROW,
+    served_lake,
+    trino_server,
+)
 
 INGEST_KEY = "test-ingest-key"
 READ_KEY = "test-read-key"
@@ -93,3 +100,16 @@ def client(api_settings: Settings, store: LocalObjectStore) -> Iterator[TestClie
 def event_factory() -> Callable[..., dict[str, Any]]:
     """`make_event` as a fixture."""
     return make_event
+
+
+# --------------------------------------------------------------- served lake, v2 SaaS marts
+MOVEMENTS_V2 = spark_schema("gold.mrr_movements_monthly")
+
+
+@pytest.fixture(scope="session")
+def metrics_lake(
+    served_lake: dict[str, str],  # noqa: F811
+    trino_server: Settings,  # noqa: F811
+) -> dict[str, str]:
+    """The served tiny lake (its SaaS marts carry transfers and customer-level churn)."""
+    return served_lake

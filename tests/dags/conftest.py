@@ -105,7 +105,10 @@ class AirflowCli:
 def airflow_cli(tmp_path_factory: pytest.TempPathFactory) -> AirflowCli:
     """AIRFLOW_HOME in a temp folder, `airflow db migrate` once per session."""
     if not AIRFLOW_BIN.exists():
-        pytest.skip(f"{AIRFLOW_VENV} is not built: run `make airflow-venv` (see airflow.mk)")
+        pytest.fail(
+            f"{AIRFLOW_VENV} is not built: run `make airflow-venv` (`make test` builds it)",
+            pytrace=False,
+        )
     home = tmp_path_factory.mktemp("airflow-home")
     cli = AirflowCli(
         home,

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-hcl2 = pytest.importorskip(
-    "hcl2", reason="python-hcl2 is a dev dependency (make lint-infra installs it)"
-)
+try:
+    import hcl2
+except ImportError:  # a dev dependency: fail with the fix, never skip
+    pytest.fail("python-hcl2 is not installed: run `make install` (dev extras)", pytrace=False)
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import resource
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +16,7 @@ from pyspark.sql import SparkSession
 
 from conf.settings import Settings, get_settings
 from jobs.cli import main
-from jobs.dq_report import build_report
+from jobs.dq_report import build_report, data_docs_link
 from jobs.lake import Lake
 from silver.dq import DQResult
 
@@ -19,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2024, 3, 1, 6, 0, tzinfo=dt.UTC)
 OLD, MID, NEW = "silver-old", "silver-mid", "silver-new"
+REPO = Path(__file__).resolve().parents[2]
 DOCS_PAGE = "file:///lake/_dq/gx/data_docs/validations/silver/payment/silver-new/x/payment.html"
 
 
@@ -123,8 +129,8 @@ def lake(spark: SparkSession, tmp_path: Path) -> Settings:
     return settings
 
 
-def test_report_summarises_the_latest_runs(spark: SparkSession, lake: Settings) -> None:
-    text = build_report(spark, lake, runs=2)
+def test_report_summarises_the_latest_runs(lake: Settings) -> None:
+    text = build_report(lake, runs=2)
     lines = text.splitlines()
     assert lines[0] == "finlake data-quality report: latest 2 run(s)"
     index = (Path(lake.lake_root) / "_dq" / "gx" / "data_docs" / "index.html").as_uri()
@@ -148,7 +154,6 @@ def test_report_summarises_the_latest_runs(spark: SparkSession, lake: Settings) 
 
 
 def test_cli_prints_the_report(
-    spark: SparkSession,
     lake: Settings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -164,6 +169,35 @@ def test_cli_prints_the_report(
     assert all(f"Run {run}" in out for run in (OLD, MID, NEW))
 
 
-def test_empty_lake_says_so(spark: SparkSession, tmp_path: Path) -> None:
-    text = build_report(spark, Settings(lake_root=str(tmp_path / "empty")), runs=5)
+def test_empty_lake_says_so(tmp_path: Path) -> None:
+    text = build_report(Settings(lake_root=str(tmp_path / "empty")), runs=5)
     assert "no DQ results recorded yet" in text
+
+
+def test_report_reads_without_spark_in_under_two_seconds(lake: Settings) -> None:
+    """The CLI answers from delta-rs: a fresh process never starts a JVM."""
+    env = {**os.environ, "FINLAKE_LAKE_ROOT": lake.lake_root, "PYTHONPATH": str(REPO)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "dq", "report", "--runs", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert done.returncode == 0, done.stderr
+    assert f"Run {NEW}" in done.stdout
+    assert "SparkContext" not in done.stderr and "ivy" not in done.stderr.lower()
+    # Wall time on a busy shared host is noise; the child's own CPU time is not.
+    assert seconds < 2.0 or cpu < 1.5, f"took {seconds:.1f} s wall, {cpu:.1f} s CPU"
+
+
+def test_data_docs_link_matches_the_gx_module(lake: Settings) -> None:
+    from jobs.dq_gx import data_docs_index
+
+    assert data_docs_link(lake) == data_docs_index(lake)

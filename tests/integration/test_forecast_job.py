@@ -38,11 +38,11 @@ def lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Setti
         START, DAYS, legacy_last_day=LEGACY_LAST_DAY, no_rows_days=NO_PAYMENT_DAYS
     )
     spark.createDataFrame(revenue, REVENUE_SCHEMA).write.format("delta").save(
-        settings.table_path("gold", "revenue_daily")
+        settings.location("gold.revenue_daily")
     )
     mrr = mrr_rows(START, DAYS, legacy_last_day=LEGACY_LAST_DAY)
     spark.createDataFrame(mrr, spark_schema("gold.mrr_daily")).write.format("delta").save(
-        settings.table_path("gold", "mrr_daily")
+        settings.location("gold.mrr_daily")
     )
     return settings
 
@@ -53,7 +53,7 @@ def runs(spark: SparkSession, lake: Settings) -> dict[str, Any]:
     run1 = run_forecast(spark, lake, as_of=RUN1_AS_OF, reselect=True)
     run2 = run_forecast(spark, lake, as_of=RUN2_AS_OF, reselect=False)
     # Restate early revenue (+10 %): a new Delta version the replay must not see.
-    path = lake.table_path("gold", "revenue_daily")
+    path = lake.location("gold.revenue_daily")
     restated_df = (
         spark.read.format("delta")
         .load(path)
@@ -72,7 +72,7 @@ def runs(spark: SparkSession, lake: Settings) -> dict[str, Any]:
 
 
 def _table(spark: SparkSession, settings: Settings, layer: str, name: str) -> DataFrame:
-    return spark.read.format("delta").load(settings.table_path(layer, name))  # type: ignore[arg-type]
+    return spark.read.format("delta").load(settings.location(f"{layer}.{name}"))
 
 
 def test_forecast_tables_hold_one_row_per_series_and_day(

@@ -24,6 +24,7 @@ from jobs.quarantine_replay import (
     read_corrections,
     replay_status,
     request_replay,
+    status_read_only,
 )
 from tests.pipeline_fixtures import GeneratedLake, run_pipeline
 
@@ -151,7 +152,13 @@ def test_corrections_are_replayed_once_and_audited(
 
     run_pipeline(spark, lake)
 
+    # `finlake quarantine status` (delta-rs, read-only) resolves what Spark is about to store
+    read_only = status_read_only(settings)
     audit = {r["quarantine_id"]: r for r in replay_status(spark, settings).collect()}
+    assert {r["quarantine_id"]: r["outcome"] for r in read_only["rows"]} == {
+        q: r["outcome"] for q, r in audit.items()
+    }
+    assert read_only["open_quarantine"] == open_quarantine_counts(spark, settings)
     accepted_ids = {r["quarantine_id"] for r in [*null_rows, *fixed]}
     assert {q for q, r in audit.items() if r["outcome"] == "accepted"} == accepted_ids
     again = audit[still_broken["quarantine_id"]]

@@ -182,7 +182,7 @@ def test_trino_reads_what_spark_wrote(
     partitioned: bool,
     builder: Callable[[SparkSession], Callable[[str], None]],
 ) -> None:
-    path = trino_server.table_path("gold", table)
+    path = trino_server.location(f"gold.{table}")
     writer = spark.createDataFrame(_rows(12), SCHEMA).write.format("delta").mode("overwrite")
     if partitioned:
         writer = writer.partitionBy("region")
@@ -198,7 +198,7 @@ def test_default_table_features_are_readable(
     spark: SparkSession,
     trino_server: Settings,  # noqa: F811
 ) -> None:
-    path = trino_server.table_path("gold", "compat_defaults")
+    path = trino_server.location("gold.compat_defaults")
     spark.createDataFrame(_rows(3), SCHEMA).write.format("delta").mode("overwrite").save(path)
     readable = {"appendOnly", "invariants", "timestampNtz", "checkConstraints", "columnMapping"}
     assert set(_features(spark, path)) <= readable | {"deletionVectors", "changeDataFeed"}

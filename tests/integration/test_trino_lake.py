@@ -86,33 +86,51 @@ def _mrr_rows() -> list[tuple[Any, ...]]:
     return rows
 
 
-def _movement_rows() -> list[tuple[Any, ...]]:
+MONTHS_V2 = (dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1))
+V2_REGIONS = ("NA", "EMEA", "APAC")
+MISSING_CHURN_ROW = (dt.date(2026, 2, 1), "APAC")  # a month without a row: answered as zeros
+EMPTY_CHURN_ROW = (dt.date(2026, 3, 1), "APAC")  # no opening customers: rates null
+
+
+def movement_rows_v2() -> list[tuple[Any, ...]]:
+    """Per-region bridges whose transfers (NA gains what EMEA loses) sum to 0 every month."""
     rows = []
-    for r, region in enumerate(REGIONS):
+    for r, region in enumerate(V2_REGIONS):
         opening = D("10000.0000") + 1000 * r
-        for m, month in enumerate(MONTHS):
+        for m, month in enumerate(MONTHS_V2):
             new, exp = D("1200.5000") + 10 * m, D("300.2500")
             con, churn, react = D("-150.1250"), D("-400.0000") - 5 * r, D("50.0000")
-            transfer = D("25.0000") * (1 - r)  # +25 NA, 0 EMEA, -25 APAC: zero in total
+            transfer = {"NA": D("25.5000"), "EMEA": D("-25.5000"), "APAC": D(0)}[region] * (m + 1)
             closing = opening + new + exp + con + churn + react + transfer
             rows.append((month, region, opening, new, exp, con, churn, react, transfer, closing))
             opening = closing
     return rows
 
 
-def _churn_rows() -> list[tuple[Any, ...]]:
+def _rate(numerator: Decimal, denominator: Decimal) -> float | None:
+    return float(numerator / denominator) if denominator else None
+
+
+def churn_rows_v2() -> list[tuple[Any, ...]]:
+    """Customer-level churn rows whose rates follow from their components.
+
+    APAC has no opening customers in March (rates null) and no row at all in February.
+    """
     rows = []
-    for r, region in enumerate(REGIONS):
-        for m, month in enumerate(MONTHS):
-            opening, churned = 100 + 10 * r + m, 3 + r + m
-            vol = churned - 1
-            open_mrr = D("10000.0000") + 1000 * r
-            retained = open_mrr - D("400.0000") - 5 * r
-            closing = retained + D("500.0000") + 10 * m
-            grr, nrr = float(retained / open_mrr), float(closing / open_mrr)
+    for r, region in enumerate(V2_REGIONS):
+        for m, month in enumerate(MONTHS_V2):
+            if (month, region) == MISSING_CHURN_ROW:
+                continue
+            empty = (month, region) == EMPTY_CHURN_ROW
+            opening, churned = (0, 0) if empty else (100 + 10 * r + m, 3 + r + m)
+            opening_mrr = D(0) if empty else D("20000.0000") + D("1000.5000") * r
+            retained = D(0) if empty else opening_mrr - D("950.2500") - 100 * m
+            closing = D(0) if empty else retained + D("1400.7500") + 50 * r
+            grr, nrr = _rate(retained, opening_mrr), _rate(closing, opening_mrr)
             rows.append(
-                (month, region, opening, churned, vol, 1, open_mrr, retained, closing,
-                 churned / opening, grr, nrr, 1 - grr, 1 - nrr)
+                (month, region, opening, churned, max(churned - 1, 0), min(churned, 1),
+                 opening_mrr, retained, closing, _rate(D(churned), D(opening)), grr, nrr,
+                 None if grr is None else 1 - grr, None if nrr is None else 1 - nrr)
             )  # fmt: skip
     return rows
 
@@ -193,8 +211,8 @@ def _ops_rows() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 
 GOLD_TABLES: dict[str, tuple[T.StructType, Any]] = {
     "mrr_daily": (spark_schema("gold.mrr_daily"), _mrr_rows),
-    "mrr_movements_monthly": (spark_schema("gold.mrr_movements_monthly"), _movement_rows),
-    "churn_monthly": (spark_schema("gold.churn_monthly"), _churn_rows),
+    "mrr_movements_monthly": (spark_schema("gold.mrr_movements_monthly"), movement_rows_v2),
+    "churn_monthly": (spark_schema("gold.churn_monthly"), churn_rows_v2),
     "revenue_region_daily": (spark_schema("gold.revenue_region_daily"), _revenue_rows),
     "forecast_revenue_daily": (FORECAST_SCHEMA, _forecast_rows),
     "forecast_variance": (VARIANCE_SCHEMA, _variance_rows),
@@ -209,7 +227,7 @@ def build_lake(spark: SparkSession, settings: Settings) -> dict[str, str]:
         return _BUILT[settings.lake_root]
     paths: dict[str, str] = {}
     for name, (schema, rows) in GOLD_TABLES.items():
-        path = settings.table_path("gold", name)
+        path = settings.location(f"gold.{name}")
         writer = spark.createDataFrame(rows(), schema).write.format("delta").mode("overwrite")
         writer.partitionBy(*PARTITIONS.get(name, [])).save(path)
         paths[f"gold.{name}"] = path
@@ -218,7 +236,7 @@ def build_lake(spark: SparkSession, settings: Settings) -> dict[str, str]:
         ("pipeline_runs", spark_schema("ops.pipeline_runs"), runs),
         ("dq_results", spark_schema("ops.dq_results"), dq),
     ):
-        path = settings.table_path("ops", name)
+        path = settings.location(f"ops.{name}")
         spark.createDataFrame(rows, schema).write.format("delta").mode("overwrite").save(path)
         paths[f"ops.{name}"] = path
     _BUILT[settings.lake_root] = paths

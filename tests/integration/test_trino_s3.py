@@ -28,7 +28,7 @@ def test_trino_reads_delta_on_s3(
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in s3_server.spark_conf().items():
         hadoop.set(key.removeprefix("spark.hadoop."), value)
-    path = settings.table_path("gold", "mrr_daily")
+    path = settings.location("gold.mrr_daily")
     rows = [
         (
             dt.date(2026, 1, 1) + dt.timedelta(days=i),

@@ -89,12 +89,15 @@ def test_cli_reports_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     assert main(args) == 0
     assert main(args) == 0
-    assert main([*args[:1], str(tmp_path / "missing.csv"), *args[2:]]) == 1
+    missing = [*args[:1], str(source), str(tmp_path / "missing.csv"), *args[2:]]
+    assert main(missing) == 2  # a usage error, found before anything lands
 
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert out[0].startswith("[1/1] landed")
     assert out[1].startswith("[1/1] skipped") and "already ingested" in out[1]
-    assert "failed" in out[2]
+    assert len(out) == 2
+    assert "missing.csv does not exist" in captured.err
     assert len(list(LocalObjectStore(landing).list("events/"))) == 1
 
 
