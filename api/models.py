@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -43,8 +45,6 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness / readiness status."""
+    """Liveness / readiness status (nothing else: probes are unauthenticated)."""
 
-    status: str
-    store: str | None = None
-    detail: str | None = None
+    status: Literal["ok", "ready", "unavailable"]
