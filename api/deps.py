@@ -91,11 +91,11 @@ class BodyBudget:
 
     @asynccontextmanager
     async def reserve(self, size: int) -> AsyncIterator[None]:
-        """Hold `size` bytes for the block; 503 with Retry-After if the budget is spent."""
+        """Hold `size` bytes for the block; 429 with Retry-After if the budget is spent."""
         async with self._lock:
             if self.used + size > self.limit:
                 raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    status.HTTP_429_TOO_MANY_REQUESTS,
                     detail="too many concurrent ingest requests; retry later",
                     headers={"Retry-After": "1"},
                 )
@@ -128,7 +128,7 @@ async def read_limited_body(request: Request, settings: SettingsDep) -> AsyncIte
     """JSON request body; 413 above `max_body_bytes` (declared or actual), 415 if not JSON.
 
     The body's bytes are reserved in the process-wide `BodyBudget` until the response is
-    sent, so concurrent large requests cannot exhaust memory (503 instead).
+    sent, so concurrent large requests cannot exhaust memory (429 instead).
     """
     if not _is_json_media_type(request.headers.get("content-type", "application/json")):
         raise HTTPException(
@@ -156,7 +156,9 @@ async def read_limited_body(request: Request, settings: SettingsDep) -> AsyncIte
                     status.HTTP_413_CONTENT_TOO_LARGE, detail=f"body exceeds {limit} bytes"
                 )
             chunks.append(chunk)
-        yield b"".join(chunks)
+        body = b"".join(chunks)
+        del chunks  # the dependency lives until the response is sent: keep one copy only
+        yield body
 
 
 LimitedBody = Annotated[bytes, Depends(read_limited_body)]

@@ -87,47 +87,52 @@ MAX_DEPTH: Final = 3  # {"events": [ {event} ]}: no valid body nests deeper
 MAX_FIELDS_PER_EVENT: Final = 64  # far above the widest contract; bounds objects cheaply
 MAX_ERRORS_PER_EVENT: Final = 20
 MAX_ECHOED_CHARS: Final = 64
-# A JSON string literal (escapes included): removed before the structure scan, so brackets
-# and commas inside strings are not counted.
-_STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_STRUCTURAL = b"{}[],"
-_NOT_STRUCTURAL = bytes(b for b in range(256) if b not in _STRUCTURAL)
+# The tokens the shape check looks at: a whole string literal (skipped: brackets and commas
+# inside strings do not count), or one bracket or comma.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],]')
+_QUOTE, _COMMA, _BRACKET = ord('"'), ord(","), ord("[")
 _OPEN = frozenset(b"{[")
-_CLOSE = frozenset(b"}]")
 
 
 def check_shape(raw: bytes, max_events: int) -> None:
     """Refuse nesting and element counts no valid body has, before any JSON value is built.
 
-    A body is at most `{"events": [ {flat event}, ... ]}`: three levels deep, at most
-    `max_events` events and `MAX_FIELDS_PER_EVENT` members per object. The scan looks only at
-    the brackets and commas outside string literals and stops at the first excess, so a
-    5 MB array or a 600-level nesting costs a regex pass, not a giant object tree (or a
-    RecursionError) in the JSON decoder.
+    A body is at most `{"events": [ {flat event}, ... ]}`: three levels deep, arrays of at
+    most `max_events` items, objects of at most `MAX_FIELDS_PER_EVENT` members. The scan
+    walks string literals, brackets and commas lazily and stops at the first excess, so a
+    5 MB array or a 600-level nesting costs a bounded number of regex steps and no allocation
+    (no giant object tree, no RecursionError in the JSON decoder).
     """
-    skeleton = _STRING_LITERAL.sub(b'""', raw).translate(None, _NOT_STRUCTURAL)
-    per_container = max(max_events, MAX_FIELDS_PER_EVENT)
-    token_budget = max_events * (MAX_FIELDS_PER_EVENT + 2) + MAX_FIELDS_PER_EVENT
-    items = [0] * (MAX_DEPTH + 1)
-    depth = 0
-    for tokens, char in enumerate(skeleton):
+    token_budget = (max_events + 1) * (3 * MAX_FIELDS_PER_EVENT + 2)
+    open_containers: list[int] = []  # the opening byte of each enclosing container
+    items: list[int] = []
+    for tokens, match in enumerate(_TOKEN.finditer(raw)):
         if tokens > token_budget:
-            raise InvalidBatch(f"request body has more than {token_budget} JSON values")
+            raise InvalidBatch(f"request body has more than {token_budget} JSON tokens")
+        char = raw[match.start()]
+        if char == _QUOTE:
+            continue
         if char in _OPEN:
-            depth += 1
-            if depth > MAX_DEPTH:
+            if len(open_containers) == MAX_DEPTH:
                 raise InvalidBatch(
                     f"request body nests deeper than {MAX_DEPTH} levels; events are flat objects"
                 )
-            items[depth] = 0
-        elif char in _CLOSE:
-            depth = max(depth - 1, 0)
-        elif depth:
-            items[depth] += 1
-            if items[depth] >= per_container:
-                raise InvalidBatch(
-                    f"a JSON array or object in the body has more than {per_container} items"
-                )
+            open_containers.append(char)
+            items.append(1)
+        elif char == _COMMA:
+            if items:
+                items[-1] += 1
+                limit = max_events if open_containers[-1] == _BRACKET else MAX_FIELDS_PER_EVENT
+                if items[-1] > limit and open_containers[-1] == _BRACKET:
+                    raise InvalidBatch(
+                        f"too many items: a JSON array in the body has more than {limit} "
+                        f"(at most {max_events} events per request)"
+                    )
+                if items[-1] > limit:
+                    raise InvalidBatch(f"an object in the body has more than {limit} members")
+        elif open_containers:
+            open_containers.pop()
+            items.pop()
 
 
 def _reject_constant(name: str) -> Any:

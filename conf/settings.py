@@ -170,10 +170,10 @@ class Settings(BaseSettings):
     max_events_per_request: int = 1000
     max_body_bytes: int = 5 * 1024 * 1024
     max_inflight_body_bytes: int = Field(
-        default=64 * 1024 * 1024,
+        default=128 * 1024 * 1024,
         ge=1,
-        description="request bytes all ingest requests of a process may hold at once; "
-        "above it new requests get 503 with Retry-After (bounds memory)",
+        description="memory budget of the ingest requests in flight in one process (each "
+        "reserves 4x its body size); above it new requests get 429 with Retry-After",
     )
 
     # Trino (client side: the metrics API and `finlake trino register`)

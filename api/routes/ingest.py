@@ -31,11 +31,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "Body larger than `max_body_bytes`"},
     415: {"model": ErrorBody, "description": "Body is not JSON (media types are case-insensitive)"},
     422: {"model": ValidationFailed, "description": "Invalid batch; nothing was landed"},
-    503: {
+    429: {
         "model": ErrorBody,
-        "description": "Object store unavailable or too many concurrent requests; nothing "
-        "was accepted (see Retry-After)",
+        "description": "Too many concurrent ingest bytes in this process; retry after "
+        "Retry-After seconds",
     },
+    503: {"model": ErrorBody, "description": "Object store unavailable; nothing was accepted"},
 }
 
 
