@@ -205,6 +205,9 @@ class Settings(BaseSettings):
     trino_password_file: Path | None = Field(
         default=None, description="Trino password file (user:bcrypt or PBKDF2 hash per line)"
     )
+    trino_group_file: Path | None = Field(
+        default=None, description="Trino group file (`analysts:alice,bob` lines), optional"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
