@@ -8,7 +8,8 @@ The event models are strict: a field that is not declared is refused (declared o
 fields are the schema-evolution path), identifiers are canonical UUIDs, integers are JSON
 integers (never `true` or `2.0`), timestamps are RFC 3339 strings with an offset (never epoch
 numbers), dates are `YYYY-MM-DD` strings and decimals are JSON numbers or decimal strings that
-never go through float. `canonical_event` gives the normalized form that is stored.
+never go through float. `canonical_event` gives the normalized form that is stored (lower-case event ids, trimmed
+text, ISO timestamps).
 """
 
 from __future__ import annotations
@@ -50,10 +51,14 @@ INT64_MAX: Final = 2**63 - 1
 
 
 def _uuid_text(value: object) -> object:
-    """A canonical lower-case UUID (surrounding whitespace trimmed); the nil UUIDs refused."""
+    """A UUID in 8-4-4-4-12 form, stored lower-case; padding and the nil UUIDs are refused.
+
+    The event id is the idempotency key of the event, so it is never guessed at: surrounding
+    whitespace is an error (422), not something to trim.
+    """
     if not isinstance(value, str):
         return value  # the str validator reports the type error
-    text = value.strip().lower()
+    text = value.lower()
     if not _UUID.match(text):
         raise ValueError("must be a UUID in 8-4-4-4-12 hex form")
     if text in _NIL_UUIDS:

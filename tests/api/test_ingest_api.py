@@ -47,7 +47,7 @@ def test_batch_lands_each_event_normalized_and_compact(
     events = [make_event("payment", payment_id=f"pay-{i}") for i in range(3)]
     sent = [dict(e) for e in events]
     sent[1]["payment_method"] = "  card  "  # validated trimmed, so stored trimmed
-    sent[2]["event_id"] = f"  {events[2]['event_id'].upper()}  "  # canonical: lower, trimmed
+    sent[2]["event_id"] = events[2]["event_id"].upper()  # stored canonical: lower-case
     sent[2]["amount"] = "149.9700"  # a decimal string is stored as a JSON number
     raw = json.dumps({"events": sent}, indent=2).encode()
 
