@@ -5,22 +5,27 @@
 #   docker build --target api     -t finlake-api .      uvicorn api.app:create_app on :8000
 #   docker build --target airflow -t finlake-airflow .  Airflow 3.3 (own venv) + dags/ + jobs
 #
-# Base images are pinned to exact tags (bump them together; the python tag appears twice).
-# Every runtime stage runs as the unprivileged user finlake (uid 10001).
+# Base images are pinned by tag and digest (bump them together; the python image appears
+# twice); Python packages come from hashed lockfiles (requirements/*.lock, `uv pip compile
+# --generate-hashes`) installed with `pip --require-hashes`, so a build fetches exactly the
+# reviewed artifacts. Every runtime stage runs as the unprivileged user finlake (uid 10001).
 
 # ---------------------------------------------------------------------------------------------
 # JRE 17 for Spark (copied into the runtime stages; no apt packages needed)
-FROM eclipse-temurin:17.0.16_8-jre-noble AS jre
+FROM eclipse-temurin:17.0.16_8-jre-noble@sha256:88665729998a41823f35092c95d574581719371a0f21f62d31a9ccf506b199c6 AS jre
 
 # ---------------------------------------------------------------------------------------------
 # Build the project into a self-contained virtual environment
-FROM python:3.11.14-slim-bookworm AS builder
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+# Dependencies first (their own layer): every artifact checked against the lockfile's hashes.
+COPY requirements/runtime.lock requirements/runtime.lock
+RUN pip install --no-compile --require-hashes --no-deps -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY conf ./conf
 COPY bronze ./bronze
@@ -30,7 +35,8 @@ COPY forecasting ./forecasting
 COPY jobs ./jobs
 COPY api ./api
 COPY dags ./dags
-RUN pip install --no-compile . \
+RUN pip install --no-compile --no-deps --no-build-isolation . \
+    && pip check \
     && python -c "import conf.settings, jobs.spark, api.app"
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +52,7 @@ RUN python -m jobs.bootstrap \
 
 # ---------------------------------------------------------------------------------------------
 # Common runtime: Python venv, non-root user, no build tools
-FROM python:3.11.14-slim-bookworm AS runtime
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
@@ -66,7 +72,10 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
-ENTRYPOINT ["uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# Public listener on :8000 (routed by the load balancer); the admin listener with /metrics and
+# /docs stays on the task's loopback (:9464, scraped by a sidecar). The tasks accept traffic
+# from the load balancer's security group only, hence any forwarding proxy is trusted.
+ENTRYPOINT ["python", "-m", "jobs.serve", "--host", "0.0.0.0", "--port", "8000", "--admin-host", "127.0.0.1", "--admin-port", "9464", "--proxy-headers", "--forwarded-allow-ips", "*"]
 
 # ---------------------------------------------------------------------------------------------
 # Spark runtime: JRE 17 + the JARs resolved at build time (Ivy works offline from its cache)
@@ -101,11 +110,12 @@ ENV AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements/airflow.lock /tmp/airflow.lock
+# requirements/airflow.in pins AIRFLOW_*_VERSION above; the lock adds every transitive hash.
 RUN python -m venv /opt/airflow-venv \
-    && /opt/airflow-venv/bin/pip install \
-       "apache-airflow==${AIRFLOW_VERSION}" \
-       "apache-airflow-providers-amazon==${AIRFLOW_AMAZON_PROVIDER_VERSION}" \
-       "apache-airflow-providers-apache-spark==${AIRFLOW_SPARK_PROVIDER_VERSION}" \
+    && /opt/airflow-venv/bin/pip install --require-hashes --no-deps -r /tmp/airflow.lock \
+    && /opt/airflow-venv/bin/pip check \
+    && rm /tmp/airflow.lock \
     && ln -sf /opt/venv/bin/spark-submit /opt/airflow-venv/bin/spark-submit \
     && install -d -o finlake -g finlake /opt/airflow /opt/airflow/dags
 # Airflow first on PATH; spark-submit resolves to the jobs venv (symlink above).

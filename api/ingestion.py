@@ -16,8 +16,11 @@ Durability and idempotency (``Idempotency-Key``):
    response. Concurrent retries race on write-once puts of the same key and content, so the
    batch lands exactly once and nothing is acknowledged before its data is stored.
 
-Numbers are parsed as `Decimal` and written back from their text, so money never goes
-through float.
+What is stored is the canonical form of each validated event (`canonical_event`): trimmed
+strings, lower-case event ids, ISO timestamps, decimals in plain notation. Numbers are parsed
+as `Decimal`, so money never goes through float. Bodies are bounded before decoding
+(`check_shape`): no valid body nests deeper than three levels or holds more values than
+`max_events` flat events can, so junk is refused without building large object trees.
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from bronze.contracts import EVENT_MODELS, EVENT_TYPES, EventBase, EventType
+from bronze.contracts import EVENT_MODELS, EVENT_TYPES, EventBase, EventType, canonical_event
 from bronze.landing import event_key
 from bronze.objectstore import ObjectStore
 
@@ -80,21 +83,83 @@ class Accepted:
         }
 
 
+MAX_DEPTH: Final = 3  # {"events": [ {event} ]}: no valid body nests deeper
+MAX_FIELDS_PER_EVENT: Final = 64  # far above the widest contract; bounds objects cheaply
+MAX_ERRORS_PER_EVENT: Final = 20
+MAX_ECHOED_CHARS: Final = 64
+# The tokens the shape check looks at: a whole string literal (skipped: brackets and commas
+# inside strings do not count), or one bracket or comma.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],]')
+_QUOTE, _COMMA, _BRACKET = ord('"'), ord(","), ord("[")
+_OPEN = frozenset(b"{[")
+
+
+def check_shape(raw: bytes, max_events: int) -> None:
+    """Refuse nesting and element counts no valid body has, before any JSON value is built.
+
+    A body is at most `{"events": [ {flat event}, ... ]}`: three levels deep, arrays of at
+    most `max_events` items, objects of at most `MAX_FIELDS_PER_EVENT` members. The scan
+    walks string literals, brackets and commas lazily and stops at the first excess, so a
+    5 MB array or a 600-level nesting costs a bounded number of regex steps and no allocation
+    (no giant object tree, no RecursionError in the JSON decoder).
+    """
+    token_budget = (max_events + 1) * (3 * MAX_FIELDS_PER_EVENT + 2)
+    open_containers: list[int] = []  # the opening byte of each enclosing container
+    items: list[int] = []
+    for tokens, match in enumerate(_TOKEN.finditer(raw)):
+        if tokens > token_budget:
+            raise InvalidBatch(f"request body has more than {token_budget} JSON tokens")
+        char = raw[match.start()]
+        if char == _QUOTE:
+            continue
+        if char in _OPEN:
+            if len(open_containers) == MAX_DEPTH:
+                raise InvalidBatch(
+                    f"request body nests deeper than {MAX_DEPTH} levels; events are flat objects"
+                )
+            open_containers.append(char)
+            items.append(1)
+        elif char == _COMMA:
+            if items:
+                items[-1] += 1
+                limit = max_events if open_containers[-1] == _BRACKET else MAX_FIELDS_PER_EVENT
+                if items[-1] > limit and open_containers[-1] == _BRACKET:
+                    raise InvalidBatch(
+                        f"too many items: a JSON array in the body has more than {limit} "
+                        f"(at most {max_events} events per request)"
+                    )
+                if items[-1] > limit:
+                    raise InvalidBatch(f"an object in the body has more than {limit} members")
+        elif open_containers:
+            open_containers.pop()
+            items.pop()
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("an object repeats a member name")
+    return obj
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_members
+)
 
 
 def parse_events(raw: bytes, max_events: int) -> list[Any]:
     """Decode one event or `{"events": [...]}` into a list of raw JSON values."""
     if not raw.strip():
         raise InvalidBatch("empty request body")
+    check_shape(raw, max_events)
     try:
         document = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidBatch(f"request body is not valid JSON: {exc}") from exc
+        raise InvalidBatch(f"request body is not valid JSON: {_clip(str(exc), 200)}") from None
     if not isinstance(document, dict):
         raise InvalidBatch("request body must be a JSON object (one event or {'events': [...]})")
     if "events" not in document:
@@ -111,16 +176,22 @@ def parse_events(raw: bytes, max_events: int) -> list[Any]:
     return events
 
 
-def validate_events(event_type: EventType, events: list[Any]) -> None:
+def _clip(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validate_events(event_type: EventType, events: list[Any]) -> list[EventBase]:
     """Check every event against its contract; raise `InvalidBatch` with per-index errors."""
     try:
-        BATCH_ADAPTERS[event_type].validate_python(events)
+        return BATCH_ADAPTERS[event_type].validate_python(events)
     except ValidationError as exc:
         by_index: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for error in exc.errors(include_url=False, include_input=False, include_context=False):
             loc = error["loc"]
             index = loc[0] if loc and isinstance(loc[0], int) else 0
-            field = ".".join(str(part) for part in loc[1:]) or None
+            if len(by_index[index]) >= MAX_ERRORS_PER_EVENT:
+                continue
+            field = ".".join(_clip(str(part)) for part in loc[1:]) or None
             by_index[index].append({"field": field, "type": error["type"], "msg": error["msg"]})
         errors = []
         for index in sorted(by_index)[:MAX_REPORTED_ERRORS]:
@@ -129,7 +200,7 @@ def validate_events(event_type: EventType, events: list[Any]) -> None:
             errors.append(
                 {
                     "index": index,
-                    "event_id": event_id if isinstance(event_id, str) else None,
+                    "event_id": _clip(event_id) if isinstance(event_id, str) else None,
                     "errors": by_index[index],
                 }
             )
@@ -138,40 +209,33 @@ def validate_events(event_type: EventType, events: list[Any]) -> None:
         ) from None
 
 
-def _dump(value: Any, encode_str: Any) -> str:
-    """Compact JSON of a decoded value; Decimals keep their text (no float round trip)."""
-    kind = type(value)
-    if kind is str:
-        return str(encode_str(value))
-    if kind is Decimal:
-        return str(value)
-    if kind is dict:
-        return (
-            "{"
-            + ",".join(f"{encode_str(k)}:{_dump(v, encode_str)}" for k, v in value.items())
-            + "}"
-        )
-    if kind is list:
-        return "[" + ",".join(_dump(v, encode_str) for v in value) + "]"
+def _json_scalar(value: object) -> str:
+    """JSON text of one stored scalar; Decimals in plain notation (no float round trip)."""
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if kind is int:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
         return int.__repr__(value)
-    raise TypeError(f"unexpected JSON value of type {kind.__name__}")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"unexpected value of type {type(value).__name__} in a stored event")
 
 
-def to_jsonl(events: list[Any]) -> bytes:
-    """One compact JSON line per event, as received (UTF-8)."""
-    text = "\n".join(_dump(event, encode_basestring) for event in events) + "\n"
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates sent as \\ud8xx escapes: keep them escaped
-        text = "\n".join(_dump(event, encode_basestring_ascii) for event in events) + "\n"
-        return text.encode("ascii")
+def to_jsonl(events: list[EventBase]) -> bytes:
+    """One compact JSON line per event in its canonical (normalized) form, UTF-8."""
+    lines = (
+        "{"
+        + ",".join(
+            f"{json.dumps(name)}:{_json_scalar(value)}"
+            for name, value in canonical_event(event).items()
+        )
+        + "}"
+        for event in events
+    )
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def format_received_at(received_at: dt.datetime) -> str:
@@ -252,8 +316,7 @@ def ingest_request(
     idempotency_key: str | None = None,
 ) -> Accepted:
     """Parse, validate and land one request body (blocking; run it off the event loop)."""
-    events = parse_events(raw, max_events)
-    validate_events(event_type, events)
+    events = validate_events(event_type, parse_events(raw, max_events))
     return land_events(
         store,
         event_type,

@@ -48,11 +48,9 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness / readiness status."""
+    """Liveness / readiness status (nothing else: probes are unauthenticated)."""
 
-    status: str
-    store: str | None = None
-    detail: str | None = None
+    status: Literal["ok", "ready", "unavailable"]
 
 
 # ---------------------------------------------------------------------------- metrics API

@@ -1,11 +1,34 @@
-"""Prometheus metrics of the API: one registry per app, a pure ASGI timing middleware."""
+"""Prometheus metrics of the API: one registry per app, a pure ASGI timing middleware.
+
+Every label value comes from a closed set, so no request can grow the exposition: methods
+outside the standard HTTP methods are counted as `OTHER`, paths as their route template
+(`unmatched` when no route matched).
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HTTP_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
+UNMATCHED_ROUTE: Final = "unmatched"
+
+
+def method_label(method: str) -> str:
+    """The request method as a bounded label value (`OTHER` for anything non-standard)."""
+    return method if method in HTTP_METHODS else "OTHER"
+
+
+def route_label(scope: Scope) -> str:
+    """Route template of the matched route (never the raw path)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) and template else UNMATCHED_ROUTE
 
 
 class ApiMetrics:
@@ -75,8 +98,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            template = route_label(scope)
+            method = method_label(scope["method"])
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
             self.metrics.requests.labels(method, template, str(status_code)).inc()

@@ -1,11 +1,14 @@
 """Read access to the Gold and ops tables behind a small `MetricsStore` protocol (Trino-backed).
 
 SQL values are always bound parameters (`?`, sent by the `trino` DB-API client); identifiers
-come only from `SERVED_TABLES`, a fixed allow-list, through `table_ref`.
+come only from `SERVED_TABLES`, a fixed allow-list, through `table_ref`. The API connects as
+the read-only user `finlake-api` (over https with a password outside loopback; see
+`connection_options`); Trino's access rules grant that user SELECT on `SERVED_TABLES` only.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -37,6 +40,9 @@ API_SESSION_PROPERTIES: dict[str, str] = {
     "min_hash_partition_count": "1",
     "distributed_sort": "false",
 }
+log = logging.getLogger("finlake.api.trino")
+
+API_USER = "finlake-api"  # the read-only Trino user of the metrics API
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MISSING_TABLE_ERRORS = frozenset({"TABLE_NOT_FOUND", "SCHEMA_NOT_FOUND", "CATALOG_NOT_FOUND"})
 
@@ -83,25 +89,58 @@ def table_ref(catalog: str, table: str, suffix: str = "") -> str:
     return f'"{catalog}"."{schema}"."{name}{suffix}"'
 
 
+def connection_options(settings: Settings, user: str) -> dict[str, Any]:
+    """`trino.dbapi.connect` arguments for these settings: scheme, user, password, CA.
+
+    Call it per connection (it may hold a fresh HTTP session).
+    """
+    from trino.auth import BasicAuthentication
+
+    options: dict[str, Any] = {
+        "host": settings.trino_host,
+        "port": settings.trino_port,
+        "user": user,
+        "catalog": settings.trino_catalog,
+        "http_scheme": settings.trino_scheme,
+    }
+    if settings.trino_password is not None:
+        options["auth"] = BasicAuthentication(user, settings.trino_password.get_secret_value())
+    if settings.trino_scheme == "https" and settings.trino_ca_file is not None:
+        import requests
+
+        # A session of its own: requests lets REQUESTS_CA_BUNDLE (environment) override a
+        # session's `verify`, which would silently swap the CA that signs Trino's certificate.
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(settings.trino_ca_file)
+        options["http_session"] = session
+    return options
+
+
 class TrinoMetricsStore:
     """`MetricsStore` over the `trino` DB-API client (one HTTP connection per thread)."""
 
     def __init__(
         self,
         settings: Settings,
-        user: str = "finlake-api",
+        user: str | None = None,
         request_timeout_s: float = 30.0,
         tables_ttl_s: float = 10.0,
         session_properties: dict[str, str] | None = None,
     ) -> None:
-        """Connect lazily to `settings.trino_host:trino_port`, catalog `trino_catalog`."""
+        """Connect lazily to Trino as `user` (default: `trino_user`, else `finlake-api`).
+
+        The scheme, password and CA bundle come from the settings (`trino_scheme`,
+        `trino_password`, `trino_ca_file`); over https the server certificate is verified.
+        """
         self.session_properties = (
             dict(API_SESSION_PROPERTIES) if session_properties is None else session_properties
         )
+        self.settings = settings
+        self.user: str = user or settings.trino_user or API_USER
         self.host = settings.trino_host
         self.port = settings.trino_port
         self.catalog = settings.trino_catalog
-        self.user = user
         self.request_timeout_s = request_timeout_s
         self.tables_ttl_s = tables_ttl_s
         self._local = threading.local()
@@ -114,11 +153,7 @@ class TrinoMetricsStore:
             import trino
 
             conn = trino.dbapi.connect(  # type: ignore[no-untyped-call]
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                catalog=self.catalog,
-                http_scheme="http",
+                **connection_options(self.settings, self.user),
                 request_timeout=self.request_timeout_s,
                 max_attempts=1,
                 session_properties=self.session_properties,
@@ -145,8 +180,13 @@ class TrinoMetricsStore:
             raise StoreQueryError(f"{exc.error_name}: {exc.message}") from exc
         except (tx.TrinoConnectionError, tx.HttpError, requests.RequestException, OSError) as exc:
             self._local.conn = None
+            # the host and port go to the log only: error texts can reach API responses
+            log.warning(
+                "trino unreachable",
+                extra={"host": self.host, "port": self.port, "error": type(exc).__name__},
+            )
             raise StoreUnavailableError(
-                f"Trino at {self.host}:{self.port} is not reachable ({type(exc).__name__})"
+                f"the metrics store is not reachable ({type(exc).__name__})"
             ) from exc
         return [dict(zip(names, row, strict=True)) for row in rows]
 

@@ -32,7 +32,7 @@ import boto3
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-API_KEY = "bench-ingest-key"
+API_KEY = "bench-ingest-key-7f3a9c2e5b8d4f0"
 BUCKET = "finlake-bench"
 HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 

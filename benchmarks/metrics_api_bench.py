@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
 PLANS = ("starter", "basic", "pro", "business", "enterprise")
 SEGMENTS = ("smb", "mid_market", "enterprise")
-READ_KEY = "bench-read-key"
+READ_KEY = "bench-read-key-7f3a9c2e5b8d4f01a"
 
 
 def build_lake(lake: str, days: int) -> None:

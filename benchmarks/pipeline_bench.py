@@ -26,7 +26,9 @@ import os
 
 os.environ.setdefault("FINLAKE_ENV", "test")
 os.environ.setdefault(
-    "FINLAKE_API_KEYS", '{"bench-ingest-key": ["ingest"], "bench-read-key": ["read"]}'
+    "FINLAKE_API_KEYS",
+    '{"bench-ingest-key-7f3a9c2e5b8d4f0": ["ingest"], '
+    '"bench-read-key-7f3a9c2e5b8d4f01a": ["read"]}',
 )
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")

@@ -7,6 +7,7 @@ as `ObjectStoreUnavailable`, never as a library-specific error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -56,6 +57,15 @@ class Pingable(Protocol):
         ...
 
 
+def _fsync_dir(directory: Path) -> None:
+    """Flush a directory's entries (new names in it) to stable storage."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 class LocalObjectStore:
     """A folder on disk; writes are atomic (temp file + link) and durable (fsync)."""
 
@@ -68,11 +78,32 @@ class LocalObjectStore:
             raise ValueError(f"key escapes the store: {key!r}")
         return path
 
+    def _make_dirs(self, directory: Path) -> None:
+        """Create missing folders; fsync the parent of each, so the new entries are durable.
+
+        Without it a power loss can drop a fresh `received_date=` folder (and with it an
+        object that was already acknowledged), although the object and its folder were synced.
+        A folder another writer just created is synced too: its creator may not have yet.
+        """
+        missing: list[Path] = []
+        current = directory
+        while not current.is_dir():
+            missing.append(current)
+            current = current.parent
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir()
+            _fsync_dir(folder.parent)
+
     def put_if_absent(self, key: str, data: bytes) -> bool:
-        """Write once: link a fully written temp file into place, failing if taken."""
+        """Write once: link a fully written temp file into place, failing if taken.
+
+        Durable when it returns True: the data, the new directory entry and any folder
+        created on the way are fsynced.
+        """
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         except OSError as exc:
             raise ObjectStoreUnavailable(str(exc)) from exc
@@ -85,11 +116,7 @@ class LocalObjectStore:
                 os.link(tmp, path)
             except FileExistsError:
                 return False
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _fsync_dir(path.parent)
             return True
         except OSError as exc:
             raise ObjectStoreUnavailable(str(exc)) from exc

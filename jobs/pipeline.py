@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conf.settings import PLACEHOLDER_API_KEY, Settings, get_settings
+from conf.settings import PLACEHOLDER_API_KEY, PLACEHOLDER_API_KEY_DIGEST, Settings, get_settings
 from jobs import console, lake_reader
 from jobs.cli import CliError
 from jobs.exit_codes import EXIT_OK
@@ -293,10 +293,9 @@ def local_read_key(settings: Settings) -> str | None:
     """The local profile's placeholder key when it may read (safe to print), else None."""
     if settings.env != "local":
         return None
-    for key, scopes in dict(settings.api_keys).items():
-        plain = key.get_secret_value() if hasattr(key, "get_secret_value") else str(key)
-        if plain == PLACEHOLDER_API_KEY and "read" in scopes:
-            return plain
+    for key in settings.api_keys:  # only digests are kept: compare with the placeholder's
+        if key.digest.get_secret_value() == PLACEHOLDER_API_KEY_DIGEST and "read" in key.scopes:
+            return PLACEHOLDER_API_KEY
     return None
 
 

@@ -207,14 +207,14 @@ def _targets(
         event_type: EventType = row["event_type"]
         failed = tuple(row["failed_rules"] or ())
         try:
-            validate_events(event_type, [correction.payload])
+            (validated,) = validate_events(event_type, [correction.payload])
         except InvalidBatch as exc:
             errors.append(f"{qid}: {json.dumps(exc.errors, default=str)}")
             continue
-        new_id = correction.payload.get("event_id")
+        new_id = validated.event_id  # canonical form, as the API stores it
         if (
             row["event_id"] is not None
-            and new_id != row["event_id"]
+            and new_id != str(row["event_id"]).strip().lower()
             and not may_change_event_id(failed)
         ):
             errors.append(f"{qid}: a correction keeps the event_id {row['event_id']}")
@@ -227,7 +227,7 @@ def _targets(
                 row["source_object_key"],
                 failed,
                 row["payload_hash"],
-                to_jsonl([correction.payload]).rstrip(b"\n"),
+                to_jsonl([validated]).rstrip(b"\n"),
                 "correction",
             )
         )

@@ -20,8 +20,9 @@ from tests.pipeline_fixtures import (  # noqa: F401  (session fixtures shared by
 os.environ["FINLAKE_ENV"] = "test"
 os.environ.setdefault(
     "FINLAKE_API_KEYS",
-    '{"test-ingest-key": ["ingest"], "test-read-key": ["read"], '
-    '"test-admin-key": ["ingest", "read"]}',
+    '{"test-ingest-key-7f3a9c2e5b8d4f01": ["ingest"], '
+    '"test-read-key-7f3a9c2e5b8d4f01aa": ["read"], '
+    '"test-admin-key-7f3a9c2e5b8d4f01a": ["ingest", "read"]}',
 )
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")

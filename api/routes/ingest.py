@@ -29,8 +29,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "API key without the `ingest` scope"},
     404: {"model": ErrorBody, "description": "Unknown event type"},
     413: {"model": ErrorBody, "description": "Body larger than `max_body_bytes`"},
-    415: {"model": ErrorBody, "description": "Body is not JSON"},
+    415: {"model": ErrorBody, "description": "Body is not JSON (media types are case-insensitive)"},
     422: {"model": ValidationFailed, "description": "Invalid batch; nothing was landed"},
+    429: {
+        "model": ErrorBody,
+        "description": "Too many concurrent ingest bytes in this process; retry after "
+        "Retry-After seconds",
+    },
     503: {"model": ErrorBody, "description": "Object store unavailable; nothing was accepted"},
 }
 
@@ -63,7 +68,7 @@ async def post_events(
     if event_type not in EVENT_TYPES:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            detail=f"unknown event type {event_type!r}; expected one of {list(EVENT_TYPES)}",
+            detail=f"unknown event type {event_type[:64]!r}; expected one of {list(EVENT_TYPES)}",
         )
     typed: EventType = event_type
     if idempotency_key is not None:

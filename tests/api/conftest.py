@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.app import create_admin_app, create_app
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
 from tests.catalog_schemas import spark_schema
@@ -21,8 +22,8 @@ from tests.integration.test_trino_lake import (  # noqa: F401
     trino_server,
 )
 
-INGEST_KEY = "test-ingest-key"
-READ_KEY = "test-read-key"
+INGEST_KEY = "test-ingest-key-7f3a9c2e5b8d4f01"
+READ_KEY = "test-read-key-7f3a9c2e5b8d4f01aa"
 INGEST_HEADERS = {"X-API-Key": INGEST_KEY}
 
 
@@ -91,8 +92,17 @@ def store(api_settings: Settings) -> LocalObjectStore:
 
 @pytest.fixture
 def client(api_settings: Settings, store: LocalObjectStore) -> Iterator[TestClient]:
-    """TestClient of an app on the local landing zone."""
+    """TestClient of the public app on the local landing zone."""
     with TestClient(create_app(api_settings, store)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_client(client: TestClient) -> Iterator[TestClient]:
+    """TestClient of the admin app (metrics, OpenAPI, docs) of `client`'s app."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    with TestClient(create_admin_app(app)) as test_client:
         yield test_client
 
 

@@ -161,7 +161,7 @@ def test_dashboard_page_and_assets_are_served(base_url: str) -> None:
 
 
 def test_charts_render_with_data_in_chromium(base_url: str, tmp_path: Path) -> None:
-    url = f"{base_url}/dashboard#key=test-read-key"
+    url = f"{base_url}/dashboard#key=test-read-key-7f3a9c2e5b8d4f01aa"
     dom = _run_chromium(["--dump-dom", url], tmp_path / "profile-dom")
     assert 'data-ready="1"' in dom, dom[-3000:]
     assert 'class="error"' not in dom, re.findall(r'id="status"[^>]*>([^<]*)', dom)

@@ -8,10 +8,12 @@ import pytest
 
 from api.ingestion import (
     IdempotencyKeyReused,
+    InvalidBatch,
     idempotency_record_key,
     ingest_request,
     land_events,
     to_jsonl,
+    validate_events,
 )
 from bronze.objectstore import LocalObjectStore, ObjectStoreUnavailable
 from tests.api.conftest import make_event
@@ -30,7 +32,7 @@ class FlakyStore(LocalObjectStore):
 
 def test_crash_after_intent_is_completed_by_the_retry_exactly_once(tmp_path: object) -> None:
     store = FlakyStore(str(tmp_path))
-    payload = to_jsonl([make_event("usage")])
+    payload = to_jsonl(validate_events("usage", [make_event("usage")]))
 
     with pytest.raises(ObjectStoreUnavailable):
         land_events(store, "usage", payload, 1, client_id="c1", idempotency_key="k1")
@@ -49,7 +51,7 @@ def test_crash_after_intent_is_completed_by_the_retry_exactly_once(tmp_path: obj
 
 def test_keys_are_scoped_per_client(tmp_path: object) -> None:
     store = LocalObjectStore(str(tmp_path))
-    payload = to_jsonl([make_event("usage")])
+    payload = to_jsonl(validate_events("usage", [make_event("usage")]))
     first = land_events(store, "usage", payload, 1, client_id="a", idempotency_key="k")
     second = land_events(store, "usage", payload, 1, client_id="b", idempotency_key="k")
     assert first.object_key != second.object_key
@@ -58,16 +60,17 @@ def test_keys_are_scoped_per_client(tmp_path: object) -> None:
 
 def test_same_key_other_event_type_is_refused(tmp_path: object) -> None:
     store = LocalObjectStore(str(tmp_path))
-    payload = to_jsonl([make_event("usage")])
+    payload = to_jsonl(validate_events("usage", [make_event("usage")]))
     land_events(store, "usage", payload, 1, client_id="a", idempotency_key="k")
     with pytest.raises(IdempotencyKeyReused):
         land_events(store, "payment", payload, 1, client_id="a", idempotency_key="k")
 
 
-def test_floats_never_reach_the_serializer() -> None:
-    """The API parses numbers as Decimal; a float here would be a bug, not a value to round."""
-    with pytest.raises(TypeError):
-        to_jsonl([{"amount": 1.5}])
+def test_floats_are_refused_before_the_serializer() -> None:
+    """The API parses numbers as Decimal; a float reaching the contract is refused, not rounded."""
+    with pytest.raises(InvalidBatch) as refused:
+        validate_events("usage", [make_event("usage", quantity=1.5)])
+    assert [e["field"] for e in refused.value.errors[0]["errors"]] == ["quantity"]
 
 
 def test_ingest_request_unicode_is_kept(tmp_path: object) -> None:
@@ -84,7 +87,7 @@ def test_concurrent_retries_land_once(tmp_path: object) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     store = LocalObjectStore(str(tmp_path))
-    payload = to_jsonl([make_event("usage")])
+    payload = to_jsonl(validate_events("usage", [make_event("usage")]))
 
     def attempt(_: int) -> str:
         result = land_events(store, "usage", payload, 1, client_id="c", idempotency_key="race")

@@ -25,8 +25,8 @@ from tests.catalog_schemas import spark_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.trino]
 
-READ = {"X-API-Key": "test-read-key"}
-INGEST_ONLY = {"X-API-Key": "test-ingest-key"}
+READ = {"X-API-Key": "test-read-key-7f3a9c2e5b8d4f01aa"}
+INGEST_ONLY = {"X-API-Key": "test-ingest-key-7f3a9c2e5b8d4f01"}
 
 
 @pytest.fixture(scope="module")

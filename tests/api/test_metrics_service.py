@@ -17,7 +17,7 @@ from api.routes.metrics import pick_run
 from api.trino_client import SERVED_TABLES, StoreUnavailableError, table_ref
 from conf.settings import Settings
 
-READ = {"X-API-Key": "test-read-key"}
+READ = {"X-API-Key": "test-read-key-7f3a9c2e5b8d4f01aa"}
 
 
 class FakeStore:

@@ -15,7 +15,7 @@ from tests.integration.conftest import MotoServer, S3Server
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
-KEY = "fault-ingest-key"
+KEY = "fault-ingest-key-7f3a9c2e5b8d4f0"
 
 
 def usage_batch(n: int) -> dict[str, Any]:

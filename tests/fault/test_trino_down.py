@@ -14,7 +14,7 @@ from conf.settings import Settings
 
 pytestmark = [pytest.mark.fault]
 
-READ_KEY = "fault-read-key"
+READ_KEY = "fault-read-key-7f3a9c2e5b8d4f01a"
 
 
 def closed_port() -> int:

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
 MODULES = TERRAFORM / "modules"
 ENVS = TERRAFORM / "envs"
+BOOTSTRAP = TERRAFORM / "bootstrap"
 _BOOKKEEPING = {"__is_block__", "__comments__", "__start_line__", "__end_line__"}
 
 
@@ -51,6 +52,7 @@ class TfDir:
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     terraform: list[dict[str, Any]] = field(default_factory=list)
+    providers: list[dict[str, Any]] = field(default_factory=list)
     text: str = ""
 
     def of_type(self, rtype: str) -> dict[str, dict[str, Any]]:
@@ -84,6 +86,8 @@ def load_dir(path: Path) -> TfDir:
         for name, body in _blocks(parsed, "output"):
             tf.outputs[name] = body
         tf.terraform += [unquote(t) for t in parsed.get("terraform", [])]
+        for _, body in _blocks(parsed, "provider"):
+            tf.providers.append(body)
     return tf
 
 
@@ -95,8 +99,17 @@ def env_dirs() -> list[Path]:
     return sorted(p for p in ENVS.iterdir() if p.is_dir())
 
 
+def bootstrap_dirs() -> list[Path]:
+    return sorted(p for p in BOOTSTRAP.iterdir() if p.is_dir())
+
+
+def root_dirs() -> list[Path]:
+    """Every root module (environments and their account bootstraps)."""
+    return env_dirs() + bootstrap_dirs()
+
+
 def all_dirs() -> list[Path]:
-    return module_dirs() + env_dirs()
+    return module_dirs() + root_dirs()
 
 
 def ref(expr: Any) -> str:

@@ -78,16 +78,34 @@ def test_targets_exist(stages: dict[str, Stage]) -> None:
     assert set(TARGETS) <= set(stages)
 
 
-def test_base_images_are_pinned(stages: dict[str, Stage]) -> None:
+def test_base_images_are_pinned_by_tag_and_digest(stages: dict[str, Stage]) -> None:
     external = [s.base for s in stages.values() if s.base not in stages]
     assert external
     for image in external:
         assert "$" not in image, f"{image}: pin literally (scanners cannot resolve ARGs)"
-        if "@sha256:" in image:
-            continue
-        name, _, tag = image.rpartition(":")
+        reference, _, digest = image.partition("@sha256:")
+        assert re.fullmatch(r"[0-9a-f]{64}", digest), f"{image}: pin the digest"
+        name, _, tag = reference.rpartition(":")
         assert name and tag and tag != "latest", image
         assert re.search(r"\d+\.\d+\.\d+", tag), f"{image}: exact version tag"
+
+
+def test_python_packages_come_from_hashed_lockfiles(stages: dict[str, Stage]) -> None:
+    installs = [
+        v for s in stages.values() for k, v in s.instructions if k == "RUN" and "pip install" in v
+    ]
+    assert installs
+    for run in installs:
+        for command in re.findall(r"pip install[^&]*", run):
+            if "--require-hashes" in command:
+                assert re.search(r"-r \S+\.lock", command), command
+            else:  # only the project itself, never a dependency
+                assert "--no-deps" in command and command.rstrip().endswith(" ."), command
+    for lock in ("runtime", "airflow"):
+        text = (REPO / "requirements" / f"{lock}.lock").read_text()
+        pins = re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==", text, re.M)
+        assert pins, lock
+        assert text.count("--hash=sha256:") >= len(pins), f"{lock}: every pin hashed"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -109,10 +127,13 @@ def test_ecs_runs_the_api_as_the_image_user(stages: dict[str, Stage]) -> None:
     assert re.search(r"container_port\s*=\s*8000", task)
 
 
-def test_api_target_serves_the_app_factory_on_8000(stages: dict[str, Stage]) -> None:
+def test_api_target_serves_on_8000_with_the_admin_listener_on_loopback(
+    stages: dict[str, Stage],
+) -> None:
     entrypoint = json.loads(last(stages, "api", "ENTRYPOINT") or "[]")
-    assert entrypoint[:3] == ["uvicorn", "--factory", "api.app:create_app"]
+    assert entrypoint[:3] == ["python", "-m", "jobs.serve"]
     assert entrypoint[entrypoint.index("--port") + 1] == "8000"
+    assert entrypoint[entrypoint.index("--admin-host") + 1] == "127.0.0.1"
     assert last(stages, "api", "EXPOSE") == "8000"
     assert last(stages, "api", "HEALTHCHECK")
 
@@ -169,7 +190,7 @@ def test_compose_images_are_pinned_and_ports_stay_on_loopback(compose: dict[str,
     for name, service in compose["services"].items():
         image = service.get("image", "")
         if "build" not in service:
-            assert ":" in image and not image.endswith(":latest"), f"{name}: {image}"
+            assert re.search(r":[^:@]+@sha256:[0-9a-f]{64}$", image), f"{name}: {image}"
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), f"{name}: {port} exposed beyond loopback"
 

@@ -48,15 +48,41 @@ def test_cd_deploys_dev_then_prod_through_the_environment_gated_workflow() -> No
     assert cd["permissions"] == {"contents": "read"}
 
 
-def test_prod_requires_approval_via_its_github_environment() -> None:
-    deploy = load("deploy.yml")
-    (job,) = deploy["jobs"].values()
-    # The job is bound to the GitHub environment named by the caller; "prod" carries the
-    # required reviewers, so nothing in this job (AWS role, plan, apply) runs before approval.
-    assert job["environment"] == "${{ inputs.environment }}"
-    steps = [s.get("name", "") for s in job["steps"]]
-    assert steps.index("tofu plan") < steps.index("tofu apply")
-    assert "tfplan" in job["steps"][steps.index("tofu apply")]["run"], "apply the reviewed plan"
+def _deploy_jobs() -> tuple[dict[str, Any], dict[str, Any]]:
+    jobs = load("deploy.yml")["jobs"]
+    return jobs["plan"], jobs["apply"]
+
+
+def test_plan_then_approve_then_apply_the_saved_plan() -> None:
+    plan, apply = _deploy_jobs()
+    # the plan runs read-only in its own environment, before anyone approves
+    assert plan["environment"] == "${{ inputs.environment }}-plan"
+    assert "tofu plan -input=false -lock-timeout=5m -out=tfplan" in run_lines(plan)
+    (upload,) = [s for s in plan["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert "tfplan" in upload["with"]["path"]
+    roles = [
+        s["with"]["role-to-assume"]
+        for s in plan["steps"]
+        if "with" in s and "role-to-assume" in s["with"]
+    ]
+    assert roles == ["${{ vars.AWS_PLAN_ROLE_ARN }}"]
+    # the apply job is gated by the environment ("prod": required reviewers) and applies
+    # exactly the uploaded plan
+    assert apply["needs"] == ["plan"]
+    assert apply["environment"] == "${{ inputs.environment }}"
+    downloads = [s for s in apply["steps"] if "download-artifact" in s.get("uses", "")]
+    assert any(s["with"]["name"] == "tfplan-${{ inputs.environment }}" for s in downloads)
+    (apply_step,) = [s for s in apply["steps"] if s.get("name") == "tofu apply"]
+    assert apply_step["run"].strip() == "tofu apply -input=false -lock-timeout=5m tfplan"
+    assert "tofu plan" not in run_lines(apply)
+
+
+def test_deployments_run_only_from_main() -> None:
+    cd = load("cd.yml")
+    assert cd["on"] == {"push": {"branches": ["main"]}}, "no dispatch from other branches"
+    assert cd["jobs"]["build"]["if"] == "github.ref == 'refs/heads/main'"
+    for job in load("deploy.yml")["jobs"].values():
+        assert job["if"] == "github.ref == 'refs/heads/main'"
 
 
 def test_aws_access_is_oidc_only() -> None:
@@ -66,27 +92,44 @@ def test_aws_access_is_oidc_only() -> None:
             path.name
         )
     deploy = load("deploy.yml")
-    assert deploy["permissions"]["id-token"] == "write"
-    (job,) = deploy["jobs"].values()
-    creds = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
-    assert len(creds) == 2
-    assert all("role-to-assume" in s["with"] for s in creds)
+    assert deploy["permissions"] == {"contents": "read"}
+    for job in deploy["jobs"].values():
+        assert job["permissions"]["id-token"] == "write"
+        creds = [s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+        assert creds and all("role-to-assume" in s["with"] for s in creds)
     for caller in ("deploy-dev", "deploy-prod"):
         assert load("cd.yml")["jobs"][caller]["permissions"]["id-token"] == "write"
 
 
-def test_cd_pushes_to_ecr_and_uploads_jobs_and_dags() -> None:
-    (job,) = load("deploy.yml")["jobs"].values()
-    runs = run_lines(job)
+def test_cd_pushes_to_ecr_and_uploads_jobs_dags_and_trino_rules() -> None:
+    _, apply = _deploy_jobs()
+    runs = run_lines(apply)
     assert "docker push" in runs
-    assert re.search(r"s3://\$\{BUCKET\}/jobs/", runs)
-    assert re.search(r"s3://\$\{BUCKET\}/dags/", runs)
-    assert any("amazon-ecr-login" in s.get("uses", "") for s in job["steps"])
+    for prefix in ("jobs", "dags", "trino"):
+        assert re.search(rf"s3://\$\{{BUCKET\}}/{prefix}/", runs), prefix
+    assert any("amazon-ecr-login" in s.get("uses", "") for s in apply["steps"])
+    build = run_lines(load("cd.yml")["jobs"]["build"])
+    assert "access_rules(SERVED_TABLES)" in build and "dist/trino/rules.json" in build
 
 
-def test_actions_are_pinned_to_a_version() -> None:
+def test_actions_are_pinned_by_commit_sha() -> None:
     for path in WORKFLOWS.glob("*.yml"):
-        for action in re.findall(r"uses:\s*([^\s#]+)", path.read_text()):
-            if action.startswith("./"):
+        for line in path.read_text().splitlines():
+            match = re.search(r"uses:\s*([^\s#]+)(.*)", line)
+            if not match or match.group(1).startswith("./"):
                 continue
-            assert re.search(r"@(v\d+|[0-9a-f]{40})$", action), f"{path.name}: {action}"
+            action, comment = match.groups()
+            assert re.search(r"@[0-9a-f]{40}$", action), f"{path.name}: {action}"
+            assert re.search(r"#\s*v\d", comment), f"{path.name}: {action} needs a # vX comment"
+
+
+def test_ci_installs_from_the_hashed_lockfile() -> None:
+    ci = load("ci.yml")
+    for name in ("lint", "test", "infra"):
+        runs = run_lines(ci["jobs"][name])
+        assert "--require-hashes --no-deps -r requirements/dev.lock" in runs, name
+        assert "make install" not in runs, name
+    lock = (WORKFLOWS.parents[1] / "requirements" / "dev.lock").read_text()
+    assert re.search(r"^uv==", lock, re.M), "the lock tool is a dev dependency"
+    build = run_lines(load("cd.yml")["jobs"]["build"])
+    assert "--require-hashes" in build and "runtime.lock" in build

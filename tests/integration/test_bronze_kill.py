@@ -34,7 +34,7 @@ def _bronze_env(lake_root: Path) -> dict[str, str]:
     env.update(
         FINLAKE_LAKE_ROOT=str(lake_root),
         FINLAKE_ENV="test",
-        FINLAKE_API_KEYS=json.dumps({"test-ingest-key": ["ingest"]}),
+        FINLAKE_API_KEYS=json.dumps({"test-ingest-key-7f3a9c2e5b8d4f01": ["ingest"]}),
         FINLAKE_BRONZE_CHUNK_OBJECTS=str(CHUNK),
         PYTHONPATH=str(ROOT),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 
 from api.app import create_app
 from bronze.landing import parse_event_key
@@ -142,7 +143,8 @@ def test_store_down_is_503_and_retry_lands_exactly_once(
         assert raw_keys(server, "reliability/") == []  # nothing was stored or acknowledged
         recovered = client.post("/v1/events/payment", json=event, headers=headers)
         replay = client.post("/v1/events/payment", json=event, headers=headers)
-        metrics = client.get("/metrics").text
+        # /metrics is on the admin listener only (create_admin_app)
+        metrics = generate_latest(client.app.state.metrics.registry).decode()
 
     assert down.status_code == 503
     assert down.json()["error"] == "store_unavailable"

@@ -88,3 +88,69 @@ def test_procedure_arguments_are_allow_listed() -> None:
     assert re.match(trino.IDENTIFIER, "mrr_daily")
     with pytest.raises(ValueError, match="unsafe"):
         trino._procedure_literal('gold"; DROP', trino.IDENTIFIER)
+
+
+def test_secure_mode_renders_tls_password_and_access_rules(tmp_path: Path) -> None:
+    import json
+
+    from api.trino_client import SERVED_TABLES
+
+    secure = Settings(
+        lake_root=str(tmp_path / "lake"),
+        cache_dir=tmp_path / "cache",
+        trino_port=9443,
+        trino_scheme="https",
+        trino_tls_keystore=tmp_path / "trino.p12",
+        trino_tls_keystore_password=SecretStr("store-secret"),
+        trino_password_file=tmp_path / "password.db",
+        trino_group_file=tmp_path / "group.txt",
+    )
+    etc = trino.write_config(secure, java_major=25)
+    config = _props((etc / "config.properties").read_text())
+    assert config["http-server.https.port"] == "9443"
+    assert config["http-server.authentication.type"] == "PASSWORD"
+    assert config["http-server.http.port"] != "9443"  # internal traffic only, on loopback
+    assert config["discovery.uri"] == f"http://127.0.0.1:{config['http-server.http.port']}"
+    assert len(config["internal-communication.shared-secret"]) >= 32
+    assert (
+        _props((etc / "password-authenticator.properties").read_text())[
+            "password-authenticator.name"
+        ]
+        == "file"
+    )
+    assert _props((etc / "access-control.properties").read_text())["access-control.name"] == "file"
+    rules = json.loads((etc / "rules.json").read_text())
+    api_tables = [r for r in rules["tables"] if r.get("user") == "finlake-api"]
+    assert {r["schema"] for r in api_tables} == {"gold", "ops"}
+    for table in SERVED_TABLES:
+        schema, name = table.split(".")
+        (rule,) = [r for r in api_tables if r["schema"] == schema]
+        assert re.fullmatch(rule["table"], name) and re.fullmatch(rule["table"], f"{name}$history")
+        assert rule["privileges"] == ["SELECT"]
+    assert not any(re.fullmatch(r["table"], "secrets_audit") for r in api_tables)
+    analysts = [r for r in rules["tables"] if r.get("group") == "analysts"]
+    assert [(r["schema"], r["privileges"]) for r in analysts] == [("gold", ["SELECT"])]
+    for path in etc.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o077 == 0, path
+
+    # back to open mode: the security files are gone
+    open_mode = Settings(lake_root=str(tmp_path / "lake"), cache_dir=tmp_path / "cache")
+    etc = trino.write_config(open_mode, java_major=25)
+    assert not (etc / "rules.json").exists()
+    assert not (etc / "password-authenticator.properties").exists()
+    assert "authentication" not in (etc / "config.properties").read_text()
+
+
+def test_password_file_lines_are_pbkdf2_as_trino_reads_them() -> None:
+    import hashlib
+
+    line = trino.password_file_line("finlake-api", "correct horse battery")
+    user, iterations, salt, digest = line.split(":")
+    assert user == "finlake-api" and int(iterations) >= 100_000
+    expected = hashlib.pbkdf2_hmac(
+        "sha1", b"correct horse battery", bytes.fromhex(salt), int(iterations), dklen=64
+    )
+    assert digest == expected.hex()
+    with pytest.raises(ValueError):
+        trino.password_file_line("bad:user", "x")

@@ -58,7 +58,7 @@ def test_mrr_through_trino_equals_spark_and_truth(
     response = generated_client.get(
         "/v1/metrics/mrr",
         params={"start": start, "end": end, "region": "EMEA"},
-        headers={"X-API-Key": "test-read-key"},
+        headers={"X-API-Key": "test-read-key-7f3a9c2e5b8d4f01aa"},
     )
     assert response.status_code == 200, response.text
     body = response.json()

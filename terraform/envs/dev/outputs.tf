@@ -38,16 +38,6 @@ output "trino_coordinator" {
   value       = "${module.trino.coordinator_dns}:${module.trino.port}"
 }
 
-output "deploy_role_arn" {
-  description = "Set as the GitHub environment variable AWS_DEPLOY_ROLE_ARN."
-  value       = module.iam.deploy_role_arn
-}
-
-output "terraform_role_arn" {
-  description = "Set as the GitHub environment variable AWS_TERRAFORM_ROLE_ARN."
-  value       = module.iam.terraform_role_arn
-}
-
 output "alerts_topic_arn" {
   description = "SNS topic of the alarms."
   value       = module.monitoring.alerts_topic_arn

@@ -4,22 +4,6 @@ variable "region" {
   default     = "eu-west-1"
 }
 
-variable "github_repository" {
-  description = "owner/name of the repository whose CD may deploy here."
-  type        = string
-}
-
-variable "create_oidc_provider" {
-  description = "Create the GitHub OIDC provider (false when another root of the account owns it)."
-  type        = bool
-  default     = true
-}
-
-variable "state_bucket" {
-  description = "Terraform state bucket (account bootstrap)."
-  type        = string
-}
-
 variable "api_image_tag" {
   description = "Tag of the api image to run (git SHA, set by CD)."
   type        = string
@@ -42,6 +26,32 @@ variable "trino_tls_certificates_s3_uri" {
 
 variable "alert_emails" {
   description = "Alert recipients."
+  type        = list(string)
+  default     = []
+}
+
+variable "aws_account_id" {
+  description = "The AWS account of this environment (one account per environment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id is a 12-digit AWS account id."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Workload permissions boundary of every role (output of terraform/bootstrap)."
+  type        = string
+}
+
+variable "break_glass_role_arn" {
+  description = "The only role that may disable or delete the KMS keys (output of terraform/bootstrap)."
+  type        = string
+}
+
+variable "trino_analyst_cidrs" {
+  description = "CIDRs of the analysts' network allowed to reach Trino's HTTPS port."
   type        = list(string)
   default     = []
 }

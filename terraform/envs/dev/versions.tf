@@ -18,7 +18,8 @@ terraform {
 }
 
 provider "aws" {
-  region = var.region
+  region              = var.region
+  allowed_account_ids = [var.aws_account_id] # dev and prod never share an account
 
   default_tags {
     tags = local.tags

@@ -13,6 +13,7 @@ locals {
 
 module "kms_data" {
   source                = "../../modules/kms"
+  break_glass_role_arn  = var.break_glass_role_arn
   name                  = "${local.name}-data"
   allow_cloudwatch_logs = true # MWAA log groups are encrypted with the environment key
   service_principals    = ["airflow.amazonaws.com", "airflow-env.amazonaws.com"]
@@ -21,6 +22,7 @@ module "kms_data" {
 
 module "kms_logs" {
   source                = "../../modules/kms"
+  break_glass_role_arn  = var.break_glass_role_arn
   name                  = "${local.name}-logs"
   allow_cloudwatch_logs = true
   service_principals    = ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]
@@ -28,19 +30,21 @@ module "kms_logs" {
 }
 
 module "kms_secrets" {
-  source = "../../modules/kms"
-  name   = "${local.name}-secrets"
-  tags   = local.tags
+  source               = "../../modules/kms"
+  break_glass_role_arn = var.break_glass_role_arn
+  name                 = "${local.name}-secrets"
+  tags                 = local.tags
 }
 
 module "network" {
-  source             = "../../modules/network"
-  name               = local.name
-  availability_zones = ["${var.region}a", "${var.region}b"]
-  cidr_block         = "10.50.0.0/16"
-  single_nat_gateway = false
-  logs_kms_key_arn   = module.kms_logs.key_arn
-  tags               = local.tags
+  source                   = "../../modules/network"
+  permissions_boundary_arn = var.permissions_boundary_arn
+  name                     = local.name
+  availability_zones       = ["${var.region}a", "${var.region}b"]
+  cidr_block               = "10.50.0.0/16"
+  single_nat_gateway       = false
+  logs_kms_key_arn         = module.kms_logs.key_arn
+  tags                     = local.tags
 }
 
 module "storage" {
@@ -69,43 +73,46 @@ module "secrets" {
 }
 
 module "emr_serverless" {
-  source               = "../../modules/emr_serverless"
-  name                 = local.name
-  max_vcpu             = "48 vCPU"
-  max_memory           = "192 GB"
-  max_disk             = "1000 GB"
-  vpc_id               = module.network.vpc_id
-  private_subnet_ids   = module.network.private_subnet_ids
-  landing_bucket_arn   = module.storage.landing_bucket_arn
-  lakehouse_bucket_arn = module.storage.lakehouse_bucket_arn
-  artifacts_bucket_arn = module.storage.artifacts_bucket_arn
-  logs_bucket_arn      = module.storage.logs_bucket_arn
-  glue_database_names  = values(module.catalog.database_names)
-  glue_database_arns   = module.catalog.database_arns
-  kms_key_arn          = module.kms_data.key_arn
-  tags                 = local.tags
+  source                   = "../../modules/emr_serverless"
+  permissions_boundary_arn = var.permissions_boundary_arn
+  name                     = local.name
+  max_vcpu                 = "48 vCPU"
+  max_memory               = "192 GB"
+  max_disk                 = "1000 GB"
+  vpc_id                   = module.network.vpc_id
+  private_subnet_ids       = module.network.private_subnet_ids
+  landing_bucket_arn       = module.storage.landing_bucket_arn
+  lakehouse_bucket_arn     = module.storage.lakehouse_bucket_arn
+  artifacts_bucket_arn     = module.storage.artifacts_bucket_arn
+  logs_bucket_arn          = module.storage.logs_bucket_arn
+  glue_database_names      = values(module.catalog.database_names)
+  glue_database_arns       = module.catalog.database_arns
+  kms_key_arn              = module.kms_data.key_arn
+  tags                     = local.tags
 }
 
 module "mwaa" {
-  source                = "../../modules/mwaa"
-  name                  = local.name
-  environment_class     = "mw1.small"
-  max_workers           = 4
-  vpc_id                = module.network.vpc_id
-  vpc_cidr_block        = module.network.vpc_cidr_block
-  private_subnet_ids    = module.network.private_subnet_ids
-  artifacts_bucket_arn  = module.storage.artifacts_bucket_arn
-  artifacts_bucket_name = module.storage.artifacts_bucket
-  kms_key_arn           = module.kms_data.key_arn
-  emr_application_id    = module.emr_serverless.application_id
-  emr_application_arn   = module.emr_serverless.application_arn
-  emr_runtime_role_arn  = module.emr_serverless.runtime_role_arn
-  secret_arns           = [module.secrets.secret_arns["alert-webhook"]]
-  tags                  = local.tags
+  source                   = "../../modules/mwaa"
+  permissions_boundary_arn = var.permissions_boundary_arn
+  name                     = local.name
+  environment_class        = "mw1.small"
+  max_workers              = 4
+  vpc_id                   = module.network.vpc_id
+  vpc_cidr_block           = module.network.vpc_cidr_block
+  private_subnet_ids       = module.network.private_subnet_ids
+  artifacts_bucket_arn     = module.storage.artifacts_bucket_arn
+  artifacts_bucket_name    = module.storage.artifacts_bucket
+  kms_key_arn              = module.kms_data.key_arn
+  emr_application_id       = module.emr_serverless.application_id
+  emr_application_arn      = module.emr_serverless.application_arn
+  emr_runtime_role_arn     = module.emr_serverless.runtime_role_arn
+  secret_arns              = [module.secrets.secret_arns["alert-webhook"]]
+  tags                     = local.tags
 }
 
 module "trino" {
   source                    = "../../modules/trino"
+  permissions_boundary_arn  = var.permissions_boundary_arn
   name                      = local.name
   coordinator_instance_type = "m7g.xlarge"
   worker_instance_type      = "r7g.xlarge"
@@ -114,41 +121,48 @@ module "trino" {
   query_max_memory          = "20GB"
   tls_certificates_s3_uri   = var.trino_tls_certificates_s3_uri
   vpc_id                    = module.network.vpc_id
-  vpc_cidr_block            = module.network.vpc_cidr_block
   private_subnet_id         = module.network.private_subnet_ids[0]
+  client_security_group_ids = [module.api.tasks_security_group_id]
+  analyst_cidrs             = var.trino_analyst_cidrs
+  artifacts_bucket          = module.storage.artifacts_bucket
+  artifacts_bucket_arn      = module.storage.artifacts_bucket_arn
+  password_file_secret_arn  = module.secrets.secret_arns["trino-password-file"]
+  secrets_kms_key_arn       = module.kms_secrets.key_arn
   lakehouse_bucket_arn      = module.storage.lakehouse_bucket_arn
   logs_bucket               = module.storage.logs_bucket
   logs_bucket_arn           = module.storage.logs_bucket_arn
-  glue_database_names       = values(module.catalog.database_names)
-  glue_database_arns        = module.catalog.database_arns
+  glue_database_names       = [for l in ["gold", "ops"] : module.catalog.database_names[l]]
+  glue_database_arns        = [for l in ["gold", "ops"] : module.catalog.database_arns_by_layer[l]]
   kms_key_arn               = module.kms_data.key_arn
   tags                      = local.tags
 }
 
 module "api" {
-  source              = "../../modules/api_ecs"
-  name                = local.name
-  image_tag           = var.api_image_tag
-  desired_count       = 2
-  deletion_protection = true
-  vpc_id              = module.network.vpc_id
-  vpc_cidr_block      = module.network.vpc_cidr_block
-  public_subnet_ids   = module.network.public_subnet_ids
-  private_subnet_ids  = module.network.private_subnet_ids
-  allowed_cidrs       = var.api_allowed_cidrs
-  certificate_arn     = var.api_certificate_arn
-  landing_bucket      = module.storage.landing_bucket
-  landing_bucket_arn  = module.storage.landing_bucket_arn
-  lakehouse_bucket    = module.storage.lakehouse_bucket
-  logs_bucket         = module.storage.logs_bucket
-  trino_host          = module.trino.coordinator_dns
-  trino_port          = module.trino.port
-  api_keys_secret_arn = module.secrets.secret_arns["api-keys"]
-  kms_key_arn         = module.kms_data.key_arn
-  secrets_kms_key_arn = module.kms_secrets.key_arn
-  logs_kms_key_arn    = module.kms_logs.key_arn
-  log_retention_days  = 365
-  tags                = local.tags
+  source                    = "../../modules/api_ecs"
+  permissions_boundary_arn  = var.permissions_boundary_arn
+  name                      = local.name
+  image_tag                 = var.api_image_tag
+  desired_count             = 2
+  deletion_protection       = true
+  vpc_id                    = module.network.vpc_id
+  public_subnet_ids         = module.network.public_subnet_ids
+  private_subnet_ids        = module.network.private_subnet_ids
+  allowed_cidrs             = var.api_allowed_cidrs
+  certificate_arn           = var.api_certificate_arn
+  landing_bucket            = module.storage.landing_bucket
+  landing_bucket_arn        = module.storage.landing_bucket_arn
+  lakehouse_bucket          = module.storage.lakehouse_bucket
+  logs_bucket               = module.storage.logs_bucket
+  trino_host                = module.trino.coordinator_dns
+  trino_port                = module.trino.port
+  trino_security_group_id   = module.trino.security_group_id
+  trino_password_secret_arn = module.secrets.secret_arns["trino-api-password"]
+  api_keys_secret_arn       = module.secrets.secret_arns["api-keys"]
+  kms_key_arn               = module.kms_data.key_arn
+  secrets_kms_key_arn       = module.kms_secrets.key_arn
+  logs_kms_key_arn          = module.kms_logs.key_arn
+  log_retention_days        = 365
+  tags                      = local.tags
 }
 
 module "monitoring" {
@@ -165,16 +179,5 @@ module "monitoring" {
   tags                    = local.tags
 }
 
-module "iam" {
-  source                        = "../../modules/iam"
-  name                          = local.name
-  github_repository             = var.github_repository
-  github_environment            = local.env
-  create_oidc_provider          = var.create_oidc_provider
-  ecr_repository_arn            = module.api.ecr_repository_arn
-  artifacts_bucket_arn          = module.storage.artifacts_bucket_arn
-  kms_key_arn                   = module.kms_data.key_arn
-  state_bucket                  = var.state_bucket
-  terraform_managed_policy_arns = ["arn:aws:iam::aws:policy/PowerUserAccess"]
-  tags                          = local.tags
-}
+# The GitHub Actions roles, the permissions boundaries and the break-glass role are account
+# guardrails: terraform/bootstrap/prod (applied by an administrator, never by CI).

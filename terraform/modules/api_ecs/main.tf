@@ -88,9 +88,10 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 # Used by the ECS agent: pull the image, write logs, inject the API keys secret.
 resource "aws_iam_role" "execution" {
-  name               = "${local.name}-task-execution"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
+  name                 = "${local.name}-task-execution"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -115,7 +116,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "InjectSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.api_keys_secret_arn]
+    resources = [var.api_keys_secret_arn, var.trino_password_secret_arn]
   }
 
   statement {
@@ -133,18 +134,33 @@ resource "aws_iam_role_policy" "execution" {
 
 # Used by the application: write accepted event batches to the landing zone.
 resource "aws_iam_role" "task" {
-  name               = "${local.name}-task"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-  tags               = var.tags
+  name                 = "${local.name}-task"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "task" {
+  # Only write-once puts (If-None-Match: *) of event objects and idempotency records.
   statement {
-    sid       = "LandEvents"
-    actions   = ["s3:PutObject", "s3:GetObject"]
-    resources = ["${var.landing_bucket_arn}/*"]
+    sid       = "LandEventsWriteOnce"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.landing_bucket_arn}/landing/events/*", "${var.landing_bucket_arn}/landing/_idempotency/*"]
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["false"]
+    }
   }
 
+  # Idempotent retries read their record and check that the object exists (HEAD).
+  statement {
+    sid       = "ReadOwnLanding"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.landing_bucket_arn}/landing/events/*", "${var.landing_bucket_arn}/landing/_idempotency/*"]
+  }
+
+  # HEAD of a missing key answers 404 (not 403) only with ListBucket; /readyz heads the bucket.
   statement {
     sid       = "ListLanding"
     actions   = ["s3:ListBucket"]
@@ -155,6 +171,11 @@ data "aws_iam_policy_document" "task" {
     sid       = "EncryptLandedObjects"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [var.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -199,9 +220,12 @@ resource "aws_ecs_task_definition" "api" {
       { name = "FINLAKE_S3_PATH_STYLE", value = "false" },
       { name = "FINLAKE_TRINO_HOST", value = var.trino_host },
       { name = "FINLAKE_TRINO_PORT", value = tostring(var.trino_port) },
+      { name = "FINLAKE_TRINO_SCHEME", value = "https" },
+      { name = "FINLAKE_TRINO_USER", value = "finlake-api" },
     ]
     secrets = [
       { name = "FINLAKE_API_KEYS", valueFrom = var.api_keys_secret_arn },
+      { name = "FINLAKE_TRINO_PASSWORD", valueFrom = var.trino_password_secret_arn },
     ]
     logConfiguration = {
       logDriver = "awslogs"
@@ -269,12 +293,12 @@ resource "aws_vpc_security_group_egress_rule" "tasks_https" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "tasks_trino" {
-  security_group_id = aws_security_group.tasks.id
-  description       = "Trino coordinator"
-  ip_protocol       = "tcp"
-  from_port         = var.trino_port
-  to_port           = var.trino_port
-  cidr_ipv4         = var.vpc_cidr_block
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "Trino coordinator (HTTPS)"
+  ip_protocol                  = "tcp"
+  from_port                    = var.trino_port
+  to_port                      = var.trino_port
+  referenced_security_group_id = var.trino_security_group_id
 }
 
 resource "aws_lb" "api" {
@@ -326,6 +350,28 @@ resource "aws_lb_listener" "https" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+# The admin listener (/metrics, /docs, /openapi.json) binds the task's loopback and is never in
+# the target group; the ALB also refuses those paths outright (defence in depth).
+resource "aws_lb_listener_rule" "no_operator_paths" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "application/json"
+      message_body = "{\"detail\":\"Not Found\"}"
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/metrics*", "/docs*", "/openapi.json", "/redoc*"]
+    }
   }
 }
 

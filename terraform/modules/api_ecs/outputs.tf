@@ -32,3 +32,8 @@ output "ecr_repository_arn" {
   description = "ARN of the api image repository (deploy role scope)."
   value       = aws_ecr_repository.api.arn
 }
+
+output "tasks_security_group_id" {
+  description = "Security group of the API tasks (a Trino client)."
+  value       = aws_security_group.tasks.id
+}

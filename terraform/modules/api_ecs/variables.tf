@@ -31,11 +31,6 @@ variable "vpc_id" {
   type        = string
 }
 
-variable "vpc_cidr_block" {
-  description = "VPC CIDR (Trino coordinator lives inside)."
-  type        = string
-}
-
 variable "public_subnet_ids" {
   description = "Subnets of the ALB."
   type        = list(string)
@@ -94,9 +89,19 @@ variable "trino_host" {
 }
 
 variable "trino_port" {
-  description = "Trino coordinator port."
+  description = "Trino coordinator HTTPS port."
   type        = number
-  default     = 8889
+  default     = 8446
+}
+
+variable "trino_security_group_id" {
+  description = "Security group of the Trino coordinator (the only Trino egress of the tasks)."
+  type        = string
+}
+
+variable "trino_password_secret_arn" {
+  description = "Secrets Manager secret holding the password of the Trino user finlake-api."
+  type        = string
 }
 
 variable "api_keys_secret_arn" {
@@ -129,4 +134,14 @@ variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary every role of this module carries (the workload boundary of terraform/bootstrap)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
 }

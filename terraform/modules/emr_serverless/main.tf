@@ -73,9 +73,10 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "runtime" {
-  name               = "${var.name}-emr-job-runtime"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  name                 = "${var.name}-emr-job-runtime"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "runtime" {

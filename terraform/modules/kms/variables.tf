@@ -15,6 +15,16 @@ variable "allow_cloudwatch_logs" {
   default     = false
 }
 
+variable "break_glass_role_arn" {
+  description = "The only role allowed to disable the key, schedule its deletion or change its policy (created by terraform/bootstrap)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.break_glass_role_arn))
+    error_message = "break_glass_role_arn must be an IAM role ARN."
+  }
+}
+
 variable "deletion_window_days" {
   description = "Waiting period before a scheduled key deletion completes."
   type        = number

@@ -58,11 +58,17 @@ data "aws_iam_policy_document" "bucket" {
 }
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_144:single-region platform by design: landing is versioned and Object-Locked, Delta tables are rebuilt from it; CRR would double storage cost (docs/deploy-aws.md)
+  #checkov:skip=CKV_AWS_144:single-region by design: landing is versioned and Object-Locked, Delta tables are rebuilt from it (docs/deploy-aws.md)
   bucket              = var.name
   object_lock_enabled = var.object_lock_days != null
   force_destroy       = false
   tags                = merge(var.tags, { Name = var.name })
+
+  # Data buckets (landing, lakehouse, artifacts) outlive any plan: removing one takes a code
+  # change reviewed on its own, never a side effect of a refactoring.
+  lifecycle {
+    prevent_destroy = true
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "this" {

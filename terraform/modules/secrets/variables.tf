@@ -7,8 +7,10 @@ variable "secrets" {
   description = "Secret short names and their descriptions."
   type        = map(string)
   default = {
-    "api-keys"      = "FINLAKE_API_KEYS: JSON map of API key to scopes (ingest, read)"
-    "alert-webhook" = "FINLAKE_ALERT_WEBHOOK_URL: webhook receiving pipeline alerts"
+    "api-keys"            = "FINLAKE_API_KEYS: JSON map of sha256:<digest of an API key> to scopes (ingest, read)"
+    "alert-webhook"       = "FINLAKE_ALERT_WEBHOOK_URL: webhook receiving pipeline alerts"
+    "trino-api-password"  = "FINLAKE_TRINO_PASSWORD of the read-only Trino user finlake-api"
+    "trino-password-file" = "Trino password file (user:PBKDF2 hash lines, `finlake trino passwd`) and group file, JSON {password_db, group_file}"
   }
 }
 

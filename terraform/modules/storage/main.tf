@@ -3,6 +3,7 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_elb_service_account" "current" {}
+data "aws_partition" "current" {}
 
 locals {
   suffix = "${var.name_prefix}-${data.aws_caller_identity.current.account_id}"
@@ -131,10 +132,48 @@ resource "aws_s3_bucket_policy" "logs" {
 }
 
 # --- data buckets -------------------------------------------------------------------------
+# Landing objects are write-once: every PUT under landing/ must carry `If-None-Match: *`, so
+# no writer (a bug, a stolen task role) can overwrite an object the API acknowledged. S3
+# evaluates the s3:if-none-match condition key for PutObject and CompleteMultipartUpload.
+data "aws_iam_policy_document" "landing_write_once" {
+  statement {
+    sid       = "DenyLandingPutWithoutIfNoneMatch"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${local.suffix}-landing/landing/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "DenyLandingPutWithOtherIfNoneMatch"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${local.suffix}-landing/landing/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEqualsIfExists"
+      variable = "s3:if-none-match"
+      values   = ["*"]
+    }
+  }
+}
+
 module "landing" {
   source = "../s3_bucket"
 
   name              = "${local.suffix}-landing"
+  extra_policy_json = data.aws_iam_policy_document.landing_write_once.json
   kms_key_arn       = var.kms_key_arn
   access_log_bucket = aws_s3_bucket.logs.id
   # Write-once raw events: compliance-mode retention makes them immutable (replay source).

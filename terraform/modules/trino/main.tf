@@ -1,5 +1,9 @@
-# Trino on an EMR cluster: the Delta Lake connector reads the Gold/Silver tables with the
-# Glue Data Catalog as metastore. Analysts and the API (private subnets) query port 8889.
+# Trino on an EMR cluster: the Delta Lake connector reads the Gold and ops tables with the
+# Glue Data Catalog as metastore, read-only (the Spark jobs register tables in Glue).
+# Clients: the API tasks and the analysts' CIDRs, over HTTPS (EMR in-transit encryption) with
+# a password (file authenticator) and file-based access control, installed on the primary
+# node by a cluster step from the artifacts bucket (conf/trino/emr-configure-security.sh,
+# rules.json rendered from jobs/trino/config.py by CD).
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -28,9 +32,10 @@ data "aws_iam_policy_document" "emr_assume" {
 }
 
 resource "aws_iam_role" "service" {
-  name               = "${local.name}-emr-service"
-  assume_role_policy = data.aws_iam_policy_document.emr_assume.json
-  tags               = var.tags
+  name                 = "${local.name}-emr-service"
+  assume_role_policy   = data.aws_iam_policy_document.emr_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 # AWS-maintained least-privilege policy for EMR v2 (acts only on resources tagged for EMR).
@@ -50,22 +55,34 @@ data "aws_iam_policy_document" "ec2_assume" {
 }
 
 resource "aws_iam_role" "instance" {
-  name               = "${local.name}-instance"
-  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
-  tags               = var.tags
+  name                 = "${local.name}-instance"
+  assume_role_policy   = data.aws_iam_policy_document.ec2_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "instance" {
   statement {
-    sid       = "ListLakehouse"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    sid       = "ListServedPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lakehouse_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [for p in var.served_prefixes : "${p}/*"]
+    }
+  }
+
+  statement {
+    sid       = "LocateLakehouse"
+    actions   = ["s3:GetBucketLocation"]
     resources = [var.lakehouse_bucket_arn]
   }
 
   statement {
-    sid       = "ReadDeltaTables"
+    sid       = "ReadServedDeltaTables"
     actions   = ["s3:GetObject"]
-    resources = ["${var.lakehouse_bucket_arn}/*"]
+    resources = [for p in var.served_prefixes : "${var.lakehouse_bucket_arn}/${p}/*"]
   }
 
   statement {
@@ -74,6 +91,20 @@ data "aws_iam_policy_document" "instance" {
     resources = ["${var.logs_bucket_arn}/emr-trino/*"]
   }
 
+  statement {
+    sid       = "ReadSecurityConfiguration"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.artifacts_bucket_arn}/trino/*"]
+  }
+
+  statement {
+    sid       = "ReadPasswordFile"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.password_file_secret_arn]
+  }
+
+  # Catalog reads of the served databases only; no CreateTable/UpdateTable (Trino cannot
+  # repoint a table at other data).
   statement {
     sid = "ReadGlueCatalog"
     actions = [
@@ -88,15 +119,20 @@ data "aws_iam_policy_document" "instance" {
   }
 
   statement {
-    sid       = "RegisterDeltaTables"
-    actions   = ["glue:CreateTable", "glue:UpdateTable"]
-    resources = concat(["${local.glue_prefix}:catalog"], var.glue_database_arns, [for name in var.glue_database_names : "${local.glue_prefix}:table/${name}/*"])
+    sid       = "DecryptData"
+    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    resources = [var.kms_key_arn]
   }
 
   statement {
-    sid       = "DecryptData"
-    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
+    sid       = "DecryptPasswordFile"
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -112,7 +148,8 @@ resource "aws_iam_instance_profile" "instance" {
 }
 
 # --- network ------------------------------------------------------------------------------
-# EMR adds its own rules to these managed groups; the coordinator port is opened to the VPC.
+# EMR adds its own intra-cluster rules to these managed groups; the coordinator's HTTPS port
+# is open to the API tasks and the analysts' CIDRs only.
 resource "aws_security_group" "primary" {
   name                   = "${local.name}-primary"
   description            = "EMR-managed primary node group of ${local.name}"
@@ -137,13 +174,26 @@ resource "aws_security_group" "service_access" {
   tags                   = var.tags
 }
 
-resource "aws_vpc_security_group_ingress_rule" "coordinator" {
+resource "aws_vpc_security_group_ingress_rule" "coordinator_from_clients" {
+  for_each = toset(var.client_security_group_ids)
+
+  security_group_id            = aws_security_group.primary.id
+  description                  = "Trino HTTPS from the finlake API tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = var.trino_port
+  to_port                      = var.trino_port
+  referenced_security_group_id = each.value
+}
+
+resource "aws_vpc_security_group_ingress_rule" "coordinator_from_analysts" {
+  for_each = toset(var.analyst_cidrs)
+
   security_group_id = aws_security_group.primary.id
-  description       = "Trino coordinator for the API and analysts inside the VPC"
+  description       = "Trino HTTPS from the analysts' network"
   ip_protocol       = "tcp"
   from_port         = var.trino_port
   to_port           = var.trino_port
-  cidr_ipv4         = var.vpc_cidr_block
+  cidr_ipv4         = each.value
 }
 
 resource "aws_vpc_security_group_ingress_rule" "service_access_from_primary" {
@@ -189,7 +239,7 @@ resource "aws_emr_security_configuration" "this" {
 
 # --- cluster ------------------------------------------------------------------------------
 resource "aws_emr_cluster" "trino" {
-  #checkov:skip=CKV2_AWS_7:the managed security groups only open the Trino port to the VPC CIDR; EMR adds its intra-cluster rules itself
+  #checkov:skip=CKV2_AWS_7:the managed groups only open Trino's HTTPS port to the API tasks and analyst CIDRs; EMR adds its own intra-cluster rules
   name                              = local.name
   release_label                     = var.release_label
   applications                      = ["Trino"]
@@ -236,20 +286,36 @@ resource "aws_emr_cluster" "trino" {
     {
       Classification = "trino-connector-delta"
       Properties = {
-        "hive.metastore"                         = "glue"
-        "hive.metastore.glue.region"             = data.aws_region.current.region
-        "delta.register-table-procedure.enabled" = "true"
-        "delta.enable-non-concurrent-writes"     = "false"
+        "hive.metastore"             = "glue"
+        "hive.metastore.glue.region" = data.aws_region.current.region
+        # read-only catalog: tables are registered in Glue by the Spark jobs, not by Trino
+        "delta.security"                         = "read-only"
+        "delta.register-table-procedure.enabled" = "false"
         "delta.hive-catalog-name"                = "delta"
       }
     },
     {
       Classification = "trino-config"
       Properties = {
-        "query.max-memory" = var.query_max_memory
+        "query.max-memory"                                    = var.query_max_memory
+        "http-server.authentication.type"                     = "PASSWORD"
+        "http-server.authentication.allow-insecure-over-http" = "false"
       }
     },
   ])
+
+  # Password file, group file and access rules on the coordinator (needs Trino installed).
+  step {
+    name              = "finlake-trino-security"
+    action_on_failure = "TERMINATE_CLUSTER"
+    hadoop_jar_step {
+      jar = "command-runner.jar"
+      args = [
+        "bash", "-c",
+        "aws s3 cp s3://${var.artifacts_bucket}/trino/emr-configure-security.sh /tmp/finlake-trino-security.sh && sudo bash /tmp/finlake-trino-security.sh ${var.password_file_secret_arn} s3://${var.artifacts_bucket}/trino/rules.json",
+      ]
+    }
+  }
 
   tags = merge(var.tags, { "for-use-with-amazon-emr-managed-policies" = "true" })
 }

@@ -12,3 +12,8 @@ output "port" {
   description = "Trino coordinator port."
   value       = var.trino_port
 }
+
+output "security_group_id" {
+  description = "Security group of the coordinator (egress target of its clients)."
+  value       = aws_security_group.primary.id
+}

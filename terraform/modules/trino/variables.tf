@@ -52,9 +52,51 @@ variable "query_max_memory" {
 }
 
 variable "trino_port" {
-  description = "Trino coordinator port on EMR."
+  description = "Trino coordinator HTTPS port on EMR (in-transit encryption on)."
   type        = number
-  default     = 8889
+  default     = 8446
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to reach the coordinator (the API tasks)."
+  type        = list(string)
+}
+
+variable "analyst_cidrs" {
+  description = "CIDRs of the analysts' network allowed to reach the coordinator."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.analyst_cidrs : can(cidrhost(c, 0)) && !startswith(c, "0.0.0.0/")])
+    error_message = "analyst_cidrs are CIDR blocks, never 0.0.0.0/0."
+  }
+}
+
+variable "served_prefixes" {
+  description = "Lakehouse prefixes (layers) Trino may read."
+  type        = list(string)
+  default     = ["gold", "ops"]
+}
+
+variable "artifacts_bucket" {
+  description = "Artifacts bucket name (trino/ holds the security script and rules.json)."
+  type        = string
+}
+
+variable "artifacts_bucket_arn" {
+  description = "Artifacts bucket ARN."
+  type        = string
+}
+
+variable "password_file_secret_arn" {
+  description = "Secrets Manager secret holding Trino's password file (and the group file)."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "CMK of the secrets."
+  type        = string
 }
 
 variable "tls_certificates_s3_uri" {
@@ -67,18 +109,13 @@ variable "vpc_id" {
   type        = string
 }
 
-variable "vpc_cidr_block" {
-  description = "VPC CIDR allowed to reach the coordinator."
-  type        = string
-}
-
 variable "private_subnet_id" {
   description = "Private subnet of the cluster."
   type        = string
 }
 
 variable "lakehouse_bucket_arn" {
-  description = "Lakehouse bucket (read)."
+  description = "Lakehouse bucket (read of served_prefixes only)."
   type        = string
 }
 
@@ -111,4 +148,14 @@ variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary every role of this module carries (the workload boundary of terraform/bootstrap)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN."
+  }
 }
