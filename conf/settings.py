@@ -264,6 +264,9 @@ class Settings(BaseSettings):
         default_factory=lambda: (
             ApiKey(digest=SecretStr(PLACEHOLDER_API_KEY_DIGEST), scopes=frozenset(API_SCOPES)),
         ),
+        json_schema_extra={
+            "doc_default": '{"finlake-local-dev-key": ["ingest", "read"]} (local only)'
+        },
         description=(
             'JSON {"<key>": ["ingest", "read"]}; a key is >= 32 characters, or given as '
             '"sha256:<hex digest>"; only SHA-256 digests are kept (as secrets)'
