@@ -30,7 +30,7 @@ from fastapi import Depends, Request
 
 from api.deps import Principal, require_scope
 from api.trino_client import (
-    SERVED_TABLES,
+    API_TABLES,
     MetricsStore,
     Row,
     TableUnavailableError,
@@ -160,13 +160,13 @@ class MetricsService:
             cached = self._versions
             if cached is not None and time.monotonic() - cached[0] < self.version_ttl_s:
                 return cached[1]
-            versions = self.store.table_versions(sorted(SERVED_TABLES))
+            versions = self.store.table_versions(sorted(API_TABLES))
             self._versions = (time.monotonic(), versions)
         return versions
 
     def _refresh_versions(self) -> None:
         try:
-            versions = self.store.table_versions(sorted(SERVED_TABLES))
+            versions = self.store.table_versions(sorted(API_TABLES))
             self._versions = (time.monotonic(), versions)
         except Exception:  # the next request retries; errors surface on synchronous reads
             log.warning("background table-version refresh failed", exc_info=True)

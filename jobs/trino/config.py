@@ -154,7 +154,7 @@ def _free_loopback_port() -> int:
 
 def _secure_files(settings: Settings, etc: Path) -> tuple[str, dict[str, str]]:
     """Extra config.properties lines and the security files of secure mode."""
-    from api.trino_client import SERVED_TABLES  # the tables the metrics API reads
+    from api.trino_client import API_TABLES  # the tables the metrics API reads
 
     assert settings.trino_tls_keystore is not None
     assert settings.trino_tls_keystore_password is not None
@@ -187,7 +187,7 @@ def _secure_files(settings: Settings, etc: Path) -> tuple[str, dict[str, str]]:
                 "",
             ]
         ),
-        "rules.json": json.dumps(access_rules(SERVED_TABLES), indent=2) + "\n",
+        "rules.json": json.dumps(access_rules(API_TABLES), indent=2) + "\n",
     }
     if settings.trino_group_file is not None:
         files["group-provider.properties"] = "\n".join(

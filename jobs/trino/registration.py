@@ -9,6 +9,7 @@ from typing import Any
 
 from api.trino_client import connection_options
 from bronze.objectstore import S3ObjectStore, make_object_store
+from conf.catalog import served_tables
 from conf.settings import Settings
 from jobs.trino.config import ADMIN_USER, trino_location
 from jobs.trino.paths import SERVED_LAYERS
@@ -47,32 +48,27 @@ def _procedure_literal(value: str, pattern: re.Pattern[str]) -> str:
     return f"'{value}'"
 
 
-def delta_tables(settings: Settings, layer: str) -> dict[str, str]:
-    """Delta table directories `{lake_root}/{layer}/*` as {table name: lake path}."""
-    root = settings.lake_root.rstrip("/")
-    found: dict[str, str] = {}
+def _is_delta_table(settings: Settings, path: str) -> bool:
+    """Whether `path` holds a Delta table (a non-empty `_delta_log`)."""
     if settings.is_s3:
-        store = make_object_store(settings, root=root)  # the one S3 client setup of finlake
+        store = make_object_store(settings, root=settings.lake_root.rstrip("/"))
         assert isinstance(store, S3ObjectStore)
-        prefix = f"{store.prefix}{layer}/"
-        pages = store.client.get_paginator("list_objects_v2").paginate(
-            Bucket=store.bucket, Prefix=prefix, Delimiter="/"
+        relative = path[len(settings.lake_root.rstrip("/")) + 1 :]
+        probe = store.client.list_objects_v2(
+            Bucket=store.bucket, Prefix=f"{store.prefix}{relative}/_delta_log/", MaxKeys=1
         )
-        for page in pages:
-            for common in page.get("CommonPrefixes", []):
-                table_prefix = common["Prefix"]
-                name = table_prefix[len(prefix) :].strip("/")
-                probe = store.client.list_objects_v2(
-                    Bucket=store.bucket, Prefix=f"{table_prefix}_delta_log/", MaxKeys=1
-                )
-                if probe.get("KeyCount", 0) and IDENTIFIER.match(name):
-                    found[name] = f"{root}/{layer}/{name}"
-        return found
-    base = Path(root) / layer
-    if base.is_dir():
-        for child in sorted(base.iterdir()):
-            if (child / "_delta_log").is_dir() and IDENTIFIER.match(child.name):
-                found[child.name] = str(child)
+        return bool(probe.get("KeyCount", 0))
+    return (Path(path) / "_delta_log").is_dir()
+
+
+def delta_tables(settings: Settings, layer: str) -> dict[str, str]:
+    """Served catalog tables of `layer` that exist in the lake, as {table name: lake path}."""
+    found: dict[str, str] = {}
+    for spec in served_tables():
+        if spec.layer == layer:
+            path = settings.location(spec.name)
+            if _is_delta_table(settings, path):
+                found[spec.table] = path
     return found
 
 
@@ -83,15 +79,22 @@ def _registered_location(cursor: Any, catalog: str, schema: str, table: str) -> 
     return match.group(1) if match else None
 
 
-def register_tables(settings: Settings, layers: tuple[str, ...] = SERVED_LAYERS) -> list[str]:
-    """Register every Delta table of the served layers in Trino (idempotent; drops stale)."""
+def register_tables(
+    settings: Settings,
+    layers: tuple[str, ...] = SERVED_LAYERS,
+    extra: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
+    """Register the served catalog tables in Trino (idempotent; drops stale registrations).
+
+    `extra` adds tables outside the catalog ({layer: {table: path}}), for compatibility checks.
+    """
     catalog = settings.trino_catalog
     registered: list[str] = []
     conn = connect(settings)
     try:
         cursor = conn.cursor()
         for layer in layers:
-            tables = delta_tables(settings, layer)
+            tables = delta_tables(settings, layer) | (extra or {}).get(layer, {})
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(catalog)}.{_ident(layer)}")
             cursor.fetchall()
             cursor.execute(

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.metrics_deps import Freshness, MetricsService, summarise_dq, to_json_value
 from api.routes.metrics import pick_run
-from api.trino_client import SERVED_TABLES, StoreUnavailableError, table_ref
+from api.trino_client import API_TABLES, StoreUnavailableError, table_ref
 from conf.settings import Settings
 
 READ = {"X-API-Key": "test-read-key-7f3a9c2e5b8d4f01aa"}
@@ -24,7 +24,7 @@ class FakeStore:
     """A `MetricsStore` with settable versions that counts its queries."""
 
     def __init__(self) -> None:
-        self.versions = dict.fromkeys(sorted(SERVED_TABLES), 1)
+        self.versions = dict.fromkeys(sorted(API_TABLES), 1)
         self.fetches: list[str] = []
         self.version_reads = 0
         self.is_down = False

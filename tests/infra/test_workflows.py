@@ -109,7 +109,7 @@ def test_cd_pushes_to_ecr_and_uploads_jobs_dags_and_trino_rules() -> None:
         assert re.search(rf"s3://\$\{{BUCKET\}}/{prefix}/", runs), prefix
     assert any("amazon-ecr-login" in s.get("uses", "") for s in apply["steps"])
     build = run_lines(load("cd.yml")["jobs"]["build"])
-    assert "access_rules(SERVED_TABLES)" in build and "dist/trino/rules.json" in build
+    assert "access_rules(API_TABLES)" in build and "dist/trino/rules.json" in build
 
 
 def test_actions_are_pinned_by_commit_sha() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from api.trino_client import SERVED_TABLES, StoreUnavailableError, TrinoMetricsStore
+from api.trino_client import API_TABLES, StoreUnavailableError, TrinoMetricsStore
 from conf.settings import Settings
 from jobs import trino
 from jobs.trino.paths import trino_paths
@@ -206,7 +206,7 @@ def test_the_api_user_reads_exactly_what_the_api_serves(secure: dict[str, Settin
 
     api = secure["api"]
     store = TrinoMetricsStore(api)
-    served_here = {t for t in LAKE_TABLES if t in SERVED_TABLES}
+    served_here = {t for t in LAKE_TABLES if t in API_TABLES}
     assert served_here == {"gold.mrr_daily", "ops.pipeline_runs"}
     assert store.available_tables() == served_here
     versions = store.table_versions(sorted(served_here))

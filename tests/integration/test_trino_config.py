@@ -93,7 +93,7 @@ def test_procedure_arguments_are_allow_listed() -> None:
 def test_secure_mode_renders_tls_password_and_access_rules(tmp_path: Path) -> None:
     import json
 
-    from api.trino_client import SERVED_TABLES
+    from api.trino_client import API_TABLES
 
     secure = Settings(
         lake_root=str(tmp_path / "lake"),
@@ -122,7 +122,7 @@ def test_secure_mode_renders_tls_password_and_access_rules(tmp_path: Path) -> No
     rules = json.loads((etc / "rules.json").read_text())
     api_tables = [r for r in rules["tables"] if r.get("user") == "finlake-api"]
     assert {r["schema"] for r in api_tables} == {"gold", "ops"}
-    for table in SERVED_TABLES:
+    for table in API_TABLES:
         schema, name = table.split(".")
         (rule,) = [r for r in api_tables if r["schema"] == schema]
         assert re.fullmatch(rule["table"], name) and re.fullmatch(rule["table"], f"{name}$history")

@@ -182,13 +182,13 @@ def test_trino_reads_what_spark_wrote(
     partitioned: bool,
     builder: Callable[[SparkSession], Callable[[str], None]],
 ) -> None:
-    path = trino_server.location(f"gold.{table}")
+    path = f"{trino_server.lake_root}/gold/{table}"  # compatibility tables, not in the catalog
     writer = spark.createDataFrame(_rows(12), SCHEMA).write.format("delta").mode("overwrite")
     if partitioned:
         writer = writer.partitionBy("region")
     writer.save(path)
     builder(spark)(path)
-    trino.register_tables(trino_server)
+    trino.register_tables(trino_server, extra={"gold": {table: path}})
     assert _trino_rows(trino_server, table) == _spark_rows(spark, path), _features(spark, path)
     history = DeltaTable.forPath(spark, path).history().select("version", "operation").collect()
     assert _trino_history(trino_server, table) == sorted((r.version, r.operation) for r in history)
@@ -198,9 +198,9 @@ def test_default_table_features_are_readable(
     spark: SparkSession,
     trino_server: Settings,  # noqa: F811
 ) -> None:
-    path = trino_server.location("gold.compat_defaults")
+    path = f"{trino_server.lake_root}/gold/compat_defaults"
     spark.createDataFrame(_rows(3), SCHEMA).write.format("delta").mode("overwrite").save(path)
     readable = {"appendOnly", "invariants", "timestampNtz", "checkConstraints", "columnMapping"}
     assert set(_features(spark, path)) <= readable | {"deletionVectors", "changeDataFeed"}
-    trino.register_tables(trino_server)
+    trino.register_tables(trino_server, extra={"gold": {"compat_defaults": path}})
     assert _trino_rows(trino_server, "compat_defaults") == _spark_rows(spark, path)
