@@ -21,9 +21,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bronze.events import lines_from_objects, with_bronze_envelope, with_lineage
-from conf.settings import Settings
-from jobs.silver_job import EVENT_MODULES, _typed_events
-from silver.dedup import with_dedup_outcome
+from silver.events import SILVER_TYPES, Lateness, to_typed_events, with_classification
+from silver.reference import to_fx_daily
+from silver.types import References
 
 pytestmark = [pytest.mark.badinput, pytest.mark.integration]
 
@@ -177,18 +177,18 @@ def _bronze(spark: SparkSession, lines: list[tuple[str, bytes]]) -> DataFrame:
     )
 
 
-def _references(spark: SparkSession) -> dict[str, DataFrame]:
-    return {
-        "plans": spark.createDataFrame([("pro",)], "plan_id string"),
-        "fx_rates": spark.createDataFrame(
-            [
-                (dt.date(2024, 3, 9), "USD", Decimal(1)),
-                (dt.date(2024, 3, 9), "EUR", Decimal("1.1")),
-            ],
-            "rate_date date, currency string, rate_to_usd decimal(18,8)",
-        ),
-        "customers": spark.createDataFrame([("cus-1",)], "customer_id string"),
-    }
+def _references(spark: SparkSession) -> References:
+    rates = spark.createDataFrame(
+        [(dt.date(2024, 3, 9), "EUR", Decimal("1.1"))],
+        "rate_date date, currency string, rate_to_usd decimal(38,24)",
+    )
+    return References(
+        plans_df=spark.createDataFrame([("pro",)], "plan_id string"),
+        fx_daily_df=to_fx_daily(rates, dt.date(2024, 12, 31)),
+        customers_df=spark.createDataFrame([("cus-1",)], "customer_id string"),
+        paid_df=spark.createDataFrame([], "invoice_id string, currency string"),
+        fx_max_staleness_days=7,
+    )
 
 
 @settings(
@@ -209,7 +209,7 @@ def test_every_generated_row_is_valid_or_quarantined(
     """Rows in = valid + quarantined + duplicates + malformed, with reasons and valid contracts."""
     if lines:  # duplicates: replay the first few lines verbatim at the end
         lines = lines + lines[:5]
-    settings_ = Settings(lake_root="/nonexistent", restatement_horizon_days=35)
+    lateness = Lateness(allowed_days=1, horizon_days=35, future_minutes=10)
     bronze_df = _bronze(spark, lines).cache()
     assert bronze_df.count() == len(lines), "Bronze lost or invented lines"
     refs = _references(spark)
@@ -221,22 +221,16 @@ def test_every_generated_row_is_valid_or_quarantined(
     ):
         assert row["parse_error"] in ("invalid_utf8", "invalid_json")
         outcomes[(row[0], row[1])] = "malformed"
-    for module in EVENT_MODULES:
+    for spec in SILVER_TYPES:
         rows_df = bronze_df.filter(
-            ~F.col("is_parse_error") & (F.col("event_type") == module.EVENT_TYPE)
+            ~F.col("is_parse_error") & (F.col("event_type") == spec.event_type)
         )
-        typed_df = _typed_events(rows_df, module, settings_, refs).cache()
+        typed_df = to_typed_events(rows_df, spec, refs, lateness).cache()
         empty = spark.createDataFrame(
             [], "event_id string, payload_hash string, source_object_key string, line_number long"
         )
-        classified = with_dedup_outcome(
-            typed_df.filter(F.size("quarantine_rules") == 0), empty
-        ).unionByName(
-            typed_df.filter(F.size("quarantine_rules") > 0).withColumn(
-                "dedup_outcome", F.lit("quarantined")
-            )
-        )
-        required = [n for n, f in module.MODEL.model_fields.items() if f.is_required()]
+        classified = with_classification(typed_df, empty)
+        required = [n for n, f in spec.model.model_fields.items() if f.is_required()]
         for row in classified.collect():
             key = (row["source_object_key"], row["line_number"])
             assert key not in outcomes, f"line {key} classified twice"
