@@ -186,21 +186,41 @@ def read_inputs(lake: Lake, end: dt.date) -> Inputs:
 
 def build_dimensions(
     lake: Lake, inputs: Inputs, data_start: dt.date, as_of: dt.date
-) -> dict[TableName, DataFrame]:
-    """dim_time, dim_region, dim_plan, dim_customer (whole tables)."""
+) -> dict[TableName, tuple[DataFrame, str]]:
+    """dim_time, dim_region, dim_plan, dim_customer (whole tables) with their fingerprints.
+
+    A fingerprint names the inputs a dimension was built from (calendar bounds, the regions,
+    the Silver versions); a dimension whose fingerprint matches its last commit is unchanged.
+    """
     spark, settings = lake.spark, lake.settings
-    regions_df = (
-        inputs.subscription_df.select("region")
+    regions = sorted(
+        r[0]
+        for r in inputs.subscription_df.select("region")
         .unionByName(inputs.cost_df.select("region"))
         .distinct()
+        .collect()
     )
+    regions_df = spark.createDataFrame([(r,) for r in regions], "region string")
     first, last = dim_time_bounds(data_start, as_of, settings.forecast_horizon_days)
     bounds_df = spark.createDataFrame([(first, last)], "start_date date, end_date date")
+    versions = {n: lake.version(n) for n in ("silver.plans", "silver.subscription")}
     return {
-        "gold.dim_time": run_model(spark, "dim_time", {"date_bounds": bounds_df}),
-        "gold.dim_region": run_model(spark, "dim_region", {"regions": regions_df}),
-        "gold.dim_plan": run_model(spark, "dim_plan", {"plans": inputs.plans_df}),
-        "gold.dim_customer": inputs.dim_customer_df,
+        "gold.dim_time": (
+            run_model(spark, "dim_time", {"date_bounds": bounds_df}),
+            f"calendar {first}..{last}",
+        ),
+        "gold.dim_region": (
+            run_model(spark, "dim_region", {"regions": regions_df}),
+            "regions " + ",".join(regions),
+        ),
+        "gold.dim_plan": (
+            run_model(spark, "dim_plan", {"plans": inputs.plans_df}),
+            f"silver.plans v{versions['silver.plans']}",
+        ),
+        "gold.dim_customer": (
+            inputs.dim_customer_df,
+            f"silver.subscription v{versions['silver.subscription']}",
+        ),
     }
 
 
@@ -413,14 +433,17 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
     """Build every Gold table for the range, test all of them, then publish (or raise)."""
     inputs = read_inputs(lake, rng.end)
     run.phase("dimensions")
-    dims = {
+    built = build_dimensions(lake, inputs, data_start, rng.end)
+    dims = {  # only dimensions whose inputs changed are tested and written again
         name: df.persist()
-        for name, df in build_dimensions(lake, inputs, data_start, rng.end).items()
+        for name, (df, fingerprint) in built.items()
+        if rng.full or lake.last_commit_metadata(name) != fingerprint
     }
+    regions_df = built["gold.dim_region"][0]
     run.phase("day facts and marts")
     days = build_day_facts(lake, inputs, rng)
     run.phase("monthly marts")
-    monthly = build_monthly(inputs, rng, dims["gold.dim_region"])
+    monthly = build_monthly(inputs, rng, regions_df)
     frames = dims | days | monthly
     run.phase("model tests")
     results = model_test_results(lake, frames)
@@ -431,7 +454,7 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
     if not critical:
         run.phase("publish")
         for name, df in dims.items():
-            lake.replace(name, df, key_checked=True)
+            lake.replace(name, df, metadata=built[name][1], key_checked=True)
         write_tables(lake, days | monthly, rng)
     for df in [*frames.values(), inputs.changes_df, inputs.fx_daily_df, inputs.dim_customer_df]:
         df.unpersist()

@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -94,6 +94,8 @@ class TypeCounts:
                 out.rule_failures[name] = count
             elif kind == "warn_rule":
                 out.warn_failures[name] = count
+            elif kind == "field":
+                out.fields.append(name)
         out.rows_in = sum(outcomes.values())
         out.valid = outcomes.get("valid", 0)
         out.duplicates = outcomes.get("duplicate", 0)
@@ -234,16 +236,25 @@ def _changed_rate_dates(old_df: DataFrame, new_df: DataFrame) -> DataFrame:
     )
 
 
-def references(lake: Lake, settings: Settings, end_date: dt.date) -> References:
-    """Reference frames as committed now (payments see this run's subscriptions)."""
+def references(lake: Lake, settings: Settings) -> References:
+    """Reference frames of this run (customers are refreshed after subscriptions are appended).
+
+    The FX table is dense from each currency's first rate to a year past today, so scheduled
+    changes and late feeds resolve without re-reading it per type.
+    """
+    end_date = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=366)
     payments = lake.read_or_empty("silver.payment")
     return References(
-        plans_df=lake.read_or_empty("silver.plans").select("plan_id"),
+        plans_df=lake.read_or_empty("silver.plans").select("plan_id").cache(),
         fx_daily_df=to_fx_daily(lake.read_or_empty("silver.fx_rates"), end_date).cache(),
-        customers_df=lake.read_or_empty("silver.subscription").select("customer_id"),
+        customers_df=_customers(lake),
         paid_df=payments.filter(F.col("status") == "succeeded").select("invoice_id", "currency"),
         fx_max_staleness_days=settings.fx_max_staleness_days,
     )
+
+
+def _customers(lake: Lake) -> DataFrame:
+    return lake.read_or_empty("silver.subscription").select("customer_id").distinct()
 
 
 # ------------------------------------------------------------------------------ the batch
@@ -284,14 +295,17 @@ def process_malformed(batch: Batch, run_id: str, out: RunOutputs) -> int:
 
 
 def process_type(
-    lake: Lake, spec: SilverEventType, batch: Batch, run: RunRecord, out: RunOutputs
+    lake: Lake,
+    spec: SilverEventType,
+    batch: Batch,
+    refs: References,
+    run: RunRecord,
+    out: RunOutputs,
 ) -> TypeCounts:
     """Classify one type's rows, append the valid ones, collect quarantine and DQ rows."""
     settings, event_type = lake.settings, spec.event_type
     target: TableName = f"silver.{event_type}"  # type: ignore[assignment]
     rows_df = batch.rows_df.filter(~F.col("is_parse_error") & (F.col("event_type") == event_type))
-    end_date = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=366)
-    refs = references(lake, settings, end_date)
     lateness = Lateness(
         settings.allowed_lateness_days,
         settings.restatement_horizon_days,
@@ -307,7 +321,6 @@ def process_type(
     ).localCheckpoint(eager=True)
     out.cached.append(classified_df)
     counts = TypeCounts.from_rows(to_outcome_counts(classified_df).collect())
-    counts.fields = _payload_fields(rows_df)
     counts.check_identity(event_type)
     valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
     rows = to_silver_rows(valid_df, spec, run.run_id)
@@ -327,11 +340,6 @@ def process_type(
     if counts.valid:
         out.results.extend(run_gx(valid_df, event_type, settings, run.run_id, counts.valid))
     return counts
-
-
-def _payload_fields(rows_df: DataFrame) -> list[str]:
-    keys = F.explode(F.map_keys(F.from_json("payload", "map<string,string>")))
-    return sorted(r[0] for r in rows_df.select(keys.alias("k")).distinct().collect())
 
 
 def _rule_results(event_type: str, counts: TypeCounts) -> list[DQResult]:
@@ -372,11 +380,12 @@ def table_gates(
     counts: TypeCounts,
     batch: Batch,
     as_of: dt.datetime,
-    trailing: dict[str, float],
+    history: tuple[dict[str, float], dict[str, dt.datetime]],
 ) -> list[DQResult]:
     """Quarantine ratio, schema drift, freshness, volume and unknown-field checks of a type."""
     limits = gate_limits(lake.settings)
     table = spec.event_type
+    trailing, arrivals = history
     results = []
     if counts.rows_in:
         results = [
@@ -388,24 +397,31 @@ def table_gates(
             unknown_fields_check(table, sorted(set(counts.fields) - set(spec.model.model_fields))),
         ]
     if not batch.rebuild:
-        freshness = freshness_check(table, _latest_arrival(lake, batch, table), as_of, limits)
+        freshness = freshness_check(table, arrivals.get(table), as_of, limits)
         if freshness is not None:
             results.append(freshness)
     return results
 
 
-def _latest_arrival(lake: Lake, batch: Batch, event_type: str) -> dt.datetime | None:
-    arrivals = [a.max_received_at for a in batch.arrivals if a.event_type == event_type]
+def latest_arrivals(lake: Lake, batch: Batch) -> dict[str, dt.datetime]:
+    """Latest `received_at` per event type: this batch and every batch processed before."""
+    latest: dict[str, dt.datetime] = {}
+    for arrival in batch.arrivals:
+        current = latest.get(arrival.event_type)
+        if current is None or arrival.max_received_at > current:
+            latest[arrival.event_type] = arrival.max_received_at
     if lake.exists("ops.silver_batches"):
-        row = (
+        rows = (
             lake.read("ops.silver_batches")
-            .filter(F.col("event_type") == event_type)
-            .agg(F.max("max_received_at"))
-            .first()
+            .groupBy("event_type")
+            .agg(F.max("max_received_at").alias("latest"))
+            .collect()
         )
-        if row is not None and row[0] is not None:
-            arrivals.append(row[0].replace(tzinfo=dt.UTC))
-    return max(arrivals) if arrivals else None
+        for row in rows:
+            if row["latest"] is not None:
+                seen = row["latest"].replace(tzinfo=dt.UTC)
+                latest[row["event_type"]] = max(seen, latest.get(row["event_type"], seen))
+    return latest
 
 
 def _trailing_volumes(lake: Lake) -> dict[str, float]:
@@ -498,14 +514,17 @@ def run_silver(
         batch = read_batch(lake, bronze_version, rebuild)
         out = RunOutputs(affected=[fx_affected] if fx_affected is not None else [])
         malformed = process_malformed(batch, run.run_id, out) if not batch.is_empty else 0
-        trailing = _trailing_volumes(lake)
+        history = (_trailing_volumes(lake), latest_arrivals(lake, batch))
+        refs = None if batch.is_empty else references(lake, settings)
         for spec in SILVER_TYPES:
             run.phase(spec.event_type)
-            counts = (
-                process_type(lake, spec, batch, run, out) if not batch.is_empty else TypeCounts()
-            )
+            counts = TypeCounts()
+            if refs is not None:
+                if spec.event_type == "payment":  # customers of this run's subscriptions too
+                    refs = replace(refs, customers_df=_customers(lake))
+                counts = process_type(lake, spec, batch, refs, run, out)
             out.counts[spec.event_type] = counts
-            out.results.extend(table_gates(lake, spec, counts, batch, as_of, trailing))
+            out.results.extend(table_gates(lake, spec, counts, batch, as_of, history))
         run.phase("write results")
         write_outputs(lake, batch, run.run_id, out)
         for frame in [batch.rows_df, *out.cached]:

@@ -69,7 +69,11 @@ def with_classification(typed_df: DataFrame, existing_df: DataFrame) -> DataFram
 
 
 def to_outcome_counts(classified_df: DataFrame) -> DataFrame:
-    """(`kind`, `name`, `rows`): outcomes, late valid rows, quarantine and warn rule failures."""
+    """(`kind`, `name`, `rows`): outcomes, late valid rows, rule failures and payload fields.
+
+    One Spark job answers every count of a type (kind `field` lists the top-level keys of the
+    payloads, for the unknown-fields check).
+    """
     outcomes = classified_df.groupBy(
         F.lit("outcome").alias("kind"), F.col("dedup_outcome").alias("name")
     ).count()
@@ -84,7 +88,12 @@ def to_outcome_counts(classified_df: DataFrame) -> DataFrame:
     warn_rules = classified_df.select(
         F.lit("warn_rule").alias("kind"), F.explode("warn_rules").alias("name")
     )
-    rules = quarantine_rules.unionByName(warn_rules).groupBy("kind", "name").count()
+    fields = classified_df.select(
+        F.lit("field").alias("kind"), F.explode(F.json_object_keys("payload")).alias("name")
+    )
+    rules = (
+        quarantine_rules.unionByName(warn_rules).unionByName(fields).groupBy("kind", "name").count()
+    )
     return outcomes.unionByName(late).unionByName(rules).withColumnRenamed("count", "rows")
 
 
