@@ -27,7 +27,7 @@ SPARK_DAEMON = SPARK_HOME=$$($(PY) -c 'import os, pyspark; print(os.path.dirname
   SPARK_PID_DIR=$(CURDIR)/$(SPARK_CLUSTER_DIR)/pids SPARK_WORKER_DIR=$(CURDIR)/$(SPARK_CLUSTER_DIR)/work \
   bash -c '"$$SPARK_HOME"/sbin/spark-daemon.sh "$$@"' spark-daemon
 
-.PHONY: install jars test test-fast lint format demo clean dist spark-cluster-up \
+.PHONY: install jars test test-fast lint format demo clean dist dist-venv spark-cluster-up \
   spark-cluster-down spark-submit
 
 $(STAMP): pyproject.toml
@@ -64,6 +64,17 @@ demo: install
 # dist/spark-submit.json (launch settings of the Airflow spark_submit runner).
 dist: install
 	$(PY) -m jobs.bootstrap dist --dir $(DIST)
+
+# The jobs venv packed for nodes without it (EMR Serverless, YARN): finlake (the wheel) and
+# every dependency in one archive, used as `spark.archives=dist/finlake_venv.tar.gz#environment`
+# with `spark.pyspark.python=./environment/bin/python`. Build it on the nodes' OS (CD builds it on
+# Amazon Linux 2023 for EMR); the interpreter itself is not in the archive.
+dist-venv: dist
+	rm -rf $(DIST)/pack-venv $(DIST)/finlake_venv.tar.gz
+	$(PYTHON) -m venv $(DIST)/pack-venv
+	$(DIST)/pack-venv/bin/pip install -q venv-pack==0.2.0 $(DIST)/finlake-*.whl
+	$(DIST)/pack-venv/bin/venv-pack -q -p $(DIST)/pack-venv -o $(DIST)/finlake_venv.tar.gz
+	rm -rf $(DIST)/pack-venv
 
 # A Spark standalone cluster on loopback from the installed pyspark: master UI on
 # http://127.0.0.1:$(SPARK_MASTER_UI_PORT), $(SPARK_WORKERS) workers; logs in $(SPARK_CLUSTER_DIR)/logs.
