@@ -52,11 +52,14 @@ DAILY_JOBS = {
 RENDER_SCRIPT = """
 import json, sys
 from airflow.cli.commands.task_command import _get_template_context, _get_ti
-from airflow.dag_processing.dagbag import DagBag
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 from airflow.serialization.serialized_objects import DagSerialization
 folder, dag_id, day = sys.argv[1:4]
 bag = DagBag(dag_folder=folder)
 assert not bag.import_errors, bag.import_errors
+DagBundlesManager().sync_bundles_to_db()
+sync_bag_to_db(bag, "dags-folder", None)  # a task instance needs a serialized DAG version
 dag = bag.dags[dag_id]
 scheduler_dag = DagSerialization.from_dict(DagSerialization.to_dict(dag))
 out = {}
