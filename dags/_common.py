@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -91,10 +92,6 @@ if RUNNER not in RUNNERS:
     raise ValueError(
         f"FINLAKE_RUNNER / Variable finlake_runner must be one of {RUNNERS}: {RUNNER!r}"
     )
-SPARK_CONN_ID = deployment_setting("spark_conn_id", "finlake_spark")
-SPARK_SUBMIT_PROFILE = Path(
-    deployment_setting("spark_submit_profile", str(FINLAKE_HOME / "dist" / "spark-submit.json"))
-)
 
 
 def skip_forecast() -> bool:
@@ -248,14 +245,15 @@ def default_args(**overrides: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- runners
 
 
+@functools.cache  # one read per DAG-file parse (each parse is a fresh process)
 def launch_profile() -> dict[str, str]:
     """spark-submit launch settings of `make dist` (JAR files, Python, code archive)."""
+    default = str(FINLAKE_HOME / "dist" / "spark-submit.json")
+    path = Path(deployment_setting("spark_submit_profile", default))
     try:
-        data = json.loads(SPARK_SUBMIT_PROFILE.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        log.warning(
-            "%s missing (run `make dist`): Maven packages, no code archive", SPARK_SUBMIT_PROFILE
-        )
+        log.warning("%s missing (run `make dist`): Maven packages, no code archive", path)
         return {
             "spark.jars.packages": ",".join(SPARK_PACKAGES),
             "spark.pyspark.python": FINLAKE_PYTHON,
@@ -328,11 +326,11 @@ def job_task(
 
         return JobSparkSubmitOperator(
             task_id=task_id,
-            conn_id=SPARK_CONN_ID,
+            conn_id=deployment_setting("spark_conn_id", "finlake_spark"),
             application=str(FINLAKE_HOME / script),
             application_args=list(args),
             name=f"finlake-{task_id}",
-            conf=launch_profile(),
+            conf=dict(launch_profile()),
             env_vars=submit_env(),
             skip_codes=tuple(skip_codes),
             **task_kwargs,
