@@ -9,6 +9,8 @@ tests and the Airflow spark_submit runner test) and stops it after the last user
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import signal
@@ -27,6 +29,13 @@ import pyspark
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 JAVA17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 LOOPBACK = "127.0.0.1"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (a killed
+    pytest must not leave a cluster behind; Linux prctl PR_SET_PDEATHSIG, kept across exec)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -86,6 +95,7 @@ class StandaloneCluster:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: executors die with it
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         log.close()
         self._procs.append(proc)
