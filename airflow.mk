@@ -20,10 +20,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 AIRFLOW_VERSION ?= 3.3.2
 AIRFLOW_SPARK_PROVIDER_VERSION ?= 6.3.4
+AIRFLOW_AMAZON_PROVIDER_VERSION ?= 9.39.0
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_PY := $(AIRFLOW_VENV)/bin/python
 AIRFLOW_BIN := $(AIRFLOW_VENV)/bin/airflow
-AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-airflow$(AIRFLOW_VERSION)-spark$(AIRFLOW_SPARK_PROVIDER_VERSION)
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-airflow$(AIRFLOW_VERSION)-spark$(AIRFLOW_SPARK_PROVIDER_VERSION)-amazon$(AIRFLOW_AMAZON_PROVIDER_VERSION)
 AIRFLOW_HOME_DIR ?= $(CURDIR)/.airflow
 AIRFLOW_PORT ?= 8080
 # Optional pip constraints file (for example Airflow's published constraints for this version,
@@ -49,9 +50,10 @@ $(AIRFLOW_STAMP):
 	nice -n 10 $(AIRFLOW_PY) -m pip install -q \
 	  $(if $(AIRFLOW_CONSTRAINTS),--constraint $(AIRFLOW_CONSTRAINTS)) \
 	  apache-airflow==$(AIRFLOW_VERSION) \
-	  apache-airflow-providers-apache-spark==$(AIRFLOW_SPARK_PROVIDER_VERSION) && \
+	  apache-airflow-providers-apache-spark==$(AIRFLOW_SPARK_PROVIDER_VERSION) \
+	  apache-airflow-providers-amazon==$(AIRFLOW_AMAZON_PROVIDER_VERSION) && \
 	echo "airflow-venv: installed in $$(( $$(date +%s) - start )) s"
-	@$(AIRFLOW_PY) -c 'import airflow.sdk, airflow.providers.standard, airflow.providers.apache.spark'
+	@$(AIRFLOW_PY) -c 'import airflow.sdk, airflow.providers.standard, airflow.providers.apache.spark, airflow.providers.amazon.aws.operators.emr'
 	@touch $@
 
 airflow-venv: $(AIRFLOW_STAMP)

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,10 +85,13 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - t0
 
 
-def table_checksum(spark: SparkSession, path: str) -> dict[str, Any]:
-    """Canonical checksum of a Delta table: rows and an order-independent sum of row sha256."""
+def table_checksum(spark: SparkSession, path: str, exclude: Collection[str] = ()) -> dict[str, Any]:
+    """Canonical checksum of a Delta table: rows and an order-independent sum of row sha256.
+
+    `exclude` leaves out columns that differ by design between runs (run ids, timestamps).
+    """
     df = spark.read.format("delta").load(path)
-    cols = sorted(df.columns)
+    cols = sorted(c for c in df.columns if c not in exclude)
     row_hash = F.sha2(F.to_json(F.struct(*[F.col(c) for c in cols])), 256)
     head = F.conv(F.substring(row_hash, 1, 15), 16, 10).cast("decimal(38,0)")
     tail = F.conv(F.substring(row_hash, 50, 15), 16, 10).cast("decimal(38,0)")

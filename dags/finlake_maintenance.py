@@ -6,8 +6,8 @@ import datetime as dt
 import os
 from typing import Any
 
-from _common import START_DATE, default_args, run_job
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from _common import RUNNER, START_DATE, default_args, job_task
+from airflow.sdk import CronTriggerTimetable, dag
 
 RETENTION_DAYS = int(os.environ.get("FINLAKE_VACUUM_RETENTION_DAYS", "30"))
 
@@ -21,6 +21,7 @@ compacts small files (`OPTIMIZE`, data unchanged) and `VACUUM`s files older than
 `finlake replay --bronze-version N` keep working for every version younger than the retention;
 replays of older versions need a restore from backup. Runs while the daily DAG is idle
 (03:00 run finished); Delta's optimistic concurrency makes an overlap safe, only slower.
+Runner of this deployment: **`{RUNNER}`** (as the daily DAG).
 """
 
 
@@ -32,23 +33,21 @@ replays of older versions need a restore from backup. Runs while the daily DAG i
     catchup=False,
     max_active_runs=1,
     default_args=default_args(execution_timeout=dt.timedelta(hours=2), retries=1),
-    tags=["finlake", "maintenance", "delta"],
+    tags=["finlake", "maintenance", "delta", RUNNER],
     doc_md=DOC_MD,
 )
 def finlake_maintenance() -> None:
     """OPTIMIZE + VACUUM per layer."""
 
-    def _layer_task(layer: str) -> Any:
-        @task(task_id=f"maintain_{layer}")
-        def maintain() -> Any:
-            args = ["--layers", layer, "--retention-days", str(RETENTION_DAYS)]
-            return run_job("jobs.maintenance_job", args, get_current_context())
-
-        return maintain()
-
-    previous = None
+    previous: Any = None
     for layer in ("bronze", "silver", "gold", "ops"):
-        current = _layer_task(layer)
+        current = job_task(
+            f"maintain_{layer}",
+            "jobs.maintenance_job",
+            ["--layers", layer, "--retention-days", str(RETENTION_DAYS)],
+            execution_timeout=dt.timedelta(hours=2),
+            doc_md=f"OPTIMIZE + VACUUM of the {layer} tables.",
+        )
         if previous is not None:
             previous >> current
         previous = current

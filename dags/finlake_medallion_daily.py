@@ -7,29 +7,32 @@ from typing import Any
 
 from _common import (
     EXIT_UNAVAILABLE,
+    RUNNER,
     START_DATE,
     default_args,
-    run_job,
+    job_task,
     skip_forecast,
 )
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag
 from airflow.sdk.exceptions import AirflowSkipException
 
-DOC_MD = """
+DOC_MD = f"""
 ### finlake medallion pipeline, one data day per run
 
 Logical date `ds` = the business day that just ended (data-interval timetable at 03:00 UTC,
-so late-evening arrivals are in). Every task runs a `jobs/` entry point in the jobs
-environment (`$FINLAKE_PYTHON -m jobs.<job>`); no transform logic lives here.
+so late-evening arrivals are in). Every task runs a `jobs/` entry point; no transform logic
+lives here. Runner of this deployment: **`{RUNNER}`** (`FINLAKE_RUNNER` or Variable
+`finlake_runner`: `local` subprocess, `spark_submit` to the `finlake_spark` connection,
+`emr_serverless` job runs; see `docs/airflow.md`).
 
 | task | job | notes |
 |---|---|---|
 | `landing` | `jobs.landing_status --date ds` | fails fast if the landing zone is unreachable |
 | `bronze` | `jobs.bronze_job --until ds` | exactly-once append of objects received up to `ds` |
-| `silver` | `jobs.silver_job` | **DQ gate**: exit 2 fails task and run, no retry |
-| `gold` | `jobs.gold_job` | incremental range rebuild incl. late-data restatements |
+| `silver` | `jobs.silver_job` | **DQ gate**: exit 4 fails task and run, no retry |
+| `gold` | `jobs.gold_job --until ds` | Gold as of `ds`, incl. late-data restatements |
 | `forecast` | `jobs.forecast_job --as-of ds` | param `run_forecast` (see below) |
-| `refresh_serving` | `finlake trino register` | skipped (soft) when Trino is not running |
+| `refresh_serving` | `finlake trino register` | soft skip without Trino; absent on EMR (Glue) |
 
 A critical Silver failure has already alerted (the job's own DQ alert); the task callback
 alerts too. The forecast is skipped with param `run_forecast=false` or
@@ -44,6 +47,12 @@ jobs record `parent_run_id = airflow/<dag_id>/<run_id>` in `ops.pipeline_runs`.
 """
 
 
+def _forecast_enabled(context: Any) -> None:
+    """pre_execute of `forecast`: skip when the run or the environment disables it."""
+    if skip_forecast() or not context["params"].get("run_forecast", True):
+        raise AirflowSkipException("forecast disabled for this run")
+
+
 @dag(
     dag_id="finlake_medallion_daily",
     description="landing -> bronze -> silver (DQ gate) -> gold -> forecast -> Trino",
@@ -54,7 +63,7 @@ jobs record `parent_run_id = airflow/<dag_id>/<run_id>` in `ops.pipeline_runs`.
     max_consecutive_failed_dag_runs=3,
     dagrun_timeout=dt.timedelta(hours=4),
     default_args=default_args(),
-    tags=["finlake", "medallion", "daily"],
+    tags=["finlake", "medallion", "daily", RUNNER],
     doc_md=DOC_MD,
     params={
         "run_forecast": Param(True, type="boolean", description="run the forecast task"),
@@ -62,56 +71,58 @@ jobs record `parent_run_id = airflow/<dag_id>/<run_id>` in `ops.pipeline_runs`.
 )
 def finlake_medallion_daily() -> None:
     """Medallion pipeline for one logical date."""
-
-    @task(execution_timeout=dt.timedelta(minutes=5), retries=3)
-    def landing(ds: str | None = None) -> Any:
-        """Landing-zone status for the day (counts of objects received)."""
-        return run_job("jobs.landing_status", ["--date", str(ds)], get_current_context())
-
-    @task(execution_timeout=dt.timedelta(minutes=45))
-    def bronze(ds: str | None = None) -> Any:
-        """Append landing objects received up to `ds` to bronze.events."""
-        return run_job("jobs.bronze_job", ["--until", str(ds)], get_current_context())
-
-    @task(execution_timeout=dt.timedelta(minutes=60))
-    def silver() -> Any:
-        """Bronze -> Silver; a critical DQ failure fails the task and the run."""
-        return run_job("jobs.silver_job", [], get_current_context())
-
-    @task(execution_timeout=dt.timedelta(minutes=60))
-    def gold() -> Any:
-        """Silver -> Gold (incremental, with restatements)."""
-        return run_job("jobs.gold_job", [], get_current_context())
-
-    @task(execution_timeout=dt.timedelta(minutes=90), retries=1)
-    def forecast(ds: str | None = None, params: dict[str, Any] | None = None) -> Any:
-        """Forecasts as of `ds` (skippable by param or environment)."""
-        if skip_forecast() or not (params or {}).get("run_forecast", True):
-            raise AirflowSkipException("forecast disabled for this run")
-        return run_job("jobs.forecast_job", ["--as-of", str(ds)], get_current_context())
-
-    @task(
-        execution_timeout=dt.timedelta(minutes=10),
-        retries=1,
-        trigger_rule="none_failed_min_one_success",
+    landed = job_task(
+        "landing",
+        "jobs.landing_status",
+        ["--date", "{{ ds }}"],
+        spark=False,
+        execution_timeout=dt.timedelta(minutes=5),
+        retries=3,
+        doc_md="Landing-zone status for the day (counts of objects received).",
     )
-    def refresh_serving() -> Any:
-        """(Re-)register Gold/ops tables in Trino; skipped when Trino is not running."""
-        return run_job(
+    bronzed = job_task(
+        "bronze",
+        "jobs.bronze_job",
+        ["--until", "{{ ds }}"],
+        execution_timeout=dt.timedelta(minutes=45),
+        doc_md="Append landing objects received up to `ds` to bronze.events.",
+    )
+    silvered = job_task(
+        "silver",
+        "jobs.silver_job",
+        execution_timeout=dt.timedelta(minutes=60),
+        doc_md="Bronze -> Silver; a critical DQ failure fails the task and the run.",
+    )
+    golded = job_task(
+        "gold",
+        "jobs.gold_job",
+        ["--until", "{{ ds }}"],
+        execution_timeout=dt.timedelta(minutes=60),
+        doc_md="Silver -> Gold as of `ds` (incremental, with restatements).",
+    )
+    forecasted = job_task(
+        "forecast",
+        "jobs.forecast_job",
+        ["--as-of", "{{ ds }}"],
+        execution_timeout=dt.timedelta(minutes=90),
+        retries=1,
+        pre_execute=_forecast_enabled,
+        doc_md="Forecasts as of `ds` (skippable by param or environment).",
+    )
+    landed >> bronzed >> silvered >> golded >> forecasted
+    if RUNNER != "emr_serverless":  # on AWS, Trino reads the tables through Glue
+        served = job_task(
+            "refresh_serving",
             "jobs.cli",
             ["trino", "register"],
-            get_current_context(),
+            spark=False,
             skip_codes=(EXIT_UNAVAILABLE,),
+            execution_timeout=dt.timedelta(minutes=10),
+            retries=1,
+            trigger_rule="none_failed_min_one_success",
+            doc_md="(Re-)register Gold/ops tables in Trino; skipped when Trino is not running.",
         )
-
-    landed = landing()
-    bronzed = bronze()
-    silvered = silver()
-    golded = gold()
-    forecasted = forecast()
-    served = refresh_serving()
-    landed >> bronzed >> silvered >> golded >> forecasted
-    [golded, forecasted] >> served
+        [golded, forecasted] >> served
 
 
 finlake_medallion_daily()

@@ -1,22 +1,113 @@
-"""Resolve and cache the Spark JARs (Delta Lake, hadoop-aws) once: `python -m jobs.bootstrap`."""
+"""Bootstrap: cache the Spark JARs once, and build the code distribution for spark-submit.
+
+* `python -m jobs.bootstrap` (`make install`, `make jars`): resolve the Delta Lake and hadoop-aws
+  packages once through Ivy and record the resolved JAR files under
+  `{cache_dir}/jars/<key>/`; every later session loads those files directly (no Ivy run, no
+  Ivy output). `--force` resolves again.
+* `python -m jobs.bootstrap dist [--dir dist]` (`make dist`): the project wheel
+  (`finlake-<version>-py3-none-any.whl`, package data included; what a packed venv installs),
+  the same files as `finlake-<version>-code.zip` (Spark unpacks `.zip` archives on executors,
+  not `.whl`), and `spark-submit.json`: the launch settings of `jobs.spark.launch_conf` for
+  the Airflow `spark_submit` runner.
+"""
 
 from __future__ import annotations
 
+import argparse
+import fnmatch
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
 
 from conf.settings import Settings
-from jobs.spark import get_spark
+from jobs.spark import cached_jars, get_spark, launch_conf, record_jar_cache
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LAUNCH_FILE = "spark-submit.json"
 
 
-def main() -> None:
-    """Start and stop a session so Ivy fills the JAR cache."""
+def resolve_jars(settings: Settings, force: bool = False) -> list[Path]:
+    """The cached JAR files of the Spark packages, resolved through Ivy when not cached yet."""
+    jars = None if force else cached_jars(settings)
+    if jars:
+        return jars
+    spark = get_spark(settings, "finlake-bootstrap", use_jar_cache=False)
+    try:
+        resolved = (spark.sparkContext.getConf().get("spark.jars") or "").split(",")
+        spark.range(1).count()
+    finally:
+        spark.stop()
+    return record_jar_cache(settings, [j for j in resolved if j])
+
+
+def _package_dirs(root: Path) -> list[str]:
+    """Top-level folders the wheel packs (`tool.setuptools.packages.find.include`)."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns: list[str] = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
+    )
+
+
+def build_dist(out_dir: Path, settings: Settings, root: Path = PROJECT_ROOT) -> dict[str, Path]:
+    """Build the wheel, the code archive and `spark-submit.json` into `out_dir`.
+
+    The build runs on a fresh copy of the package folders, so files deleted from the checkout
+    never linger in the wheel (setuptools reuses its `build/` folder otherwise).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in [*out_dir.glob("finlake-*"), out_dir / LAUNCH_FILE]:
+        old.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="finlake-dist-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(root / name, src / name)
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        for name in _package_dirs(root):
+            shutil.copytree(root / name, src / name, ignore=ignore)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out_dir), str(src)],
+            check=True,
+            cwd=tmp,
+        )
+    (wheel,) = out_dir.glob("finlake-*.whl")
+    version = wheel.name.split("-")[1]
+    archive = out_dir / f"finlake-{version}-code.zip"
+    shutil.copyfile(wheel, archive)
+    launch = out_dir / LAUNCH_FILE
+    launch.write_text(json.dumps(launch_conf(settings, dist_dir=out_dir), indent=2) + "\n")
+    return {"wheel": wheel, "code_archive": archive, "launch": launch}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Cache the Spark JARs (default) or build the spark-submit distribution (`dist`)."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.bootstrap", description=__doc__)
+    parser.add_argument("--force", action="store_true", help="resolve the JARs again")
+    sub = parser.add_subparsers(dest="command")
+    dist = sub.add_parser("dist", help="wheel + code archive + spark-submit.json")
+    dist.add_argument("--dir", type=Path, default=PROJECT_ROOT / "dist")
+    args = parser.parse_args(argv)
     t0 = time.perf_counter()
     settings = Settings()
-    spark = get_spark(settings, "finlake-bootstrap")
-    spark.range(1).count()
-    spark.stop()
-    print(f"spark jars ready in {settings.cache_dir / 'ivy'} ({time.perf_counter() - t0:.1f}s)")
+    if args.command == "dist":
+        built = build_dist(args.dir.resolve(), settings)
+        for kind, path in built.items():
+            print(f"{kind}: {path}")
+        return 0
+    jars = resolve_jars(settings, force=args.force)
+    where = jars[0].parent if jars else settings.cache_dir
+    print(f"spark jars ready: {len(jars)} files in {where} ({time.perf_counter() - t0:.1f}s)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

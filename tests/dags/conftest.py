@@ -19,6 +19,7 @@ import pytest
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
 from jobs.generator import generate
+from tests.cluster.conftest import dist_dir, spark_cluster  # noqa: F401 (shared, session-wide)
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_VENV = REPO / ".venv-airflow"
