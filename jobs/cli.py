@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "demo": "jobs.pipeline",
     "ingest": "jobs.ingest",
     "serve": "jobs.serve",
+    "api-key": "jobs.serve",
     "trino": "jobs.trino",
     "sql": "jobs.sql",
     "history": "jobs.history",

@@ -18,7 +18,12 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from conf.settings import PLACEHOLDER_API_KEY, Settings, get_settings
+from conf.settings import (
+    PLACEHOLDER_API_KEY,
+    PLACEHOLDER_API_KEY_DIGEST,
+    Settings,
+    get_settings,
+)
 from jobs import console
 from jobs.cli import CliError
 from jobs.exit_codes import EXIT_FAILURE, EXIT_OK
@@ -141,6 +146,15 @@ def masked(name: str, value: Any) -> Any:
         return MASK if value.get_secret_value() else ""
     if not _is_secret_name(name) or value is None:
         return value
+    if name == "api_keys" and isinstance(value, tuple):  # only digests are held: show scopes
+        return {
+            (
+                PLACEHOLDER_API_KEY
+                if key.digest.get_secret_value() == PLACEHOLDER_API_KEY_DIGEST
+                else MASK + f"#{i + 1}"
+            ): sorted(key.scopes)
+            for i, key in enumerate(value)
+        }
     if isinstance(value, Mapping):
         return {
             (k if str(k) == PLACEHOLDER_API_KEY else MASK + f"#{i + 1}"): v

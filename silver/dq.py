@@ -127,9 +127,14 @@ def hint(rule_name: str, limits: GateLimits) -> str:
 def quarantine_ratio_check(
     table: str, rows_in: int, quarantined: int, reasons: Mapping[str, int], limits: GateLimits
 ) -> DQResult:
-    """Critical gate: quarantined / rows <= the limit (checked from `min_rows` rows on)."""
+    """Critical gate: quarantined / rows <= the limit.
+
+    Checked from `min_rows` rows on, and always when every row of the type was quarantined
+    (a load that lands nothing fails loudly, whatever its size).
+    """
     ratio = quarantined / rows_in if rows_in else 0.0
-    failed = rows_in >= limits.min_rows and ratio > limits.max_quarantine_ratio
+    applies = rows_in >= limits.min_rows or (rows_in > 0 and quarantined == rows_in)
+    failed = applies and ratio > limits.max_quarantine_ratio
     details = None
     if quarantined:
         top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]

@@ -34,7 +34,10 @@ def make_lake(
     root: Path, defects: bool, seed: int, days: int = DAYS, customers: int = CUSTOMERS
 ) -> GeneratedLake:
     """Generate a sample business into a fresh lake root."""
-    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 365 * 30)
+    # generated lakes carry deliberate defects; small ones exceed the production ratio gate
+    settings = Settings(
+        lake_root=str(root), freshness_max_hours=24 * 365 * 30, max_quarantine_ratio=0.5
+    )
     store = LocalObjectStore(settings.landing)
     truth_dir = root / "truth"
     generate(

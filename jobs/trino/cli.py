@@ -90,6 +90,6 @@ def register(subparsers: Any) -> None:
     passwd = actions.add_parser(
         "passwd", help="print a password-file line (PBKDF2 hash) for a Trino user"
     )
-    passwd.add_argument("user")
+    passwd.add_argument("user", help="Trino user whose password line is printed")
     passwd.add_argument("--stdin", action="store_true", help="read the password from stdin")
     passwd.set_defaults(func=_cmd_passwd)

@@ -242,12 +242,12 @@ def test_daily_dag_submits_to_the_standalone_cluster(
     }
     assert set(new_apps) == {"finlake-bronze", "finlake-silver", "finlake-gold"}
     assert all(app["state"] == "FINISHED" and app["cores"] >= 1 for app in new_apps.values())
-    gold_rows = spark.read.format("delta").load(settings.table_path("gold", "mrr_daily")).count()
+    gold_rows = spark.read.format("delta").load(settings.location("gold.mrr_daily")).count()
     assert gold_rows > 0
     parents = {
         r["job_name"]: r["parent_run_id"]
         for r in spark.read.format("delta")
-        .load(settings.table_path("ops", "pipeline_runs"))
+        .load(settings.location("ops.pipeline_runs"))
         .filter(F.col("parent_run_id").startswith("airflow/"))
         .collect()
     }

@@ -24,7 +24,9 @@ CUSTOMERS = 12
 
 def tiny_lake(root: Path, seed: int = 3) -> GeneratedLake:
     """A small generated business (landing only)."""
-    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 10_000)
+    settings = Settings(
+        lake_root=str(root), freshness_max_hours=24 * 10_000, max_quarantine_ratio=0.5
+    )
     store = LocalObjectStore(settings.landing)
     manifest = generate(
         store,
@@ -53,7 +55,9 @@ def silver_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
 def copy_lake(lake: GeneratedLake, root: Path) -> GeneratedLake:
     """An independent copy of a lake (Delta logs hold relative file paths)."""
     shutil.copytree(lake.settings.lake_root, root)
-    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 10_000)
+    settings = Settings(
+        lake_root=str(root), freshness_max_hours=24 * 10_000, max_quarantine_ratio=0.5
+    )
     return GeneratedLake(
         settings, LocalObjectStore(settings.landing), root / "truth", lake.manifest
     )
@@ -62,7 +66,7 @@ def copy_lake(lake: GeneratedLake, root: Path) -> GeneratedLake:
 def gold_checksums(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     """Per Gold table: row count and an order-independent sum of row sha256 prefixes."""
     out: dict[str, Any] = {}
-    for table in sorted(Path(settings.table_path("gold", "")).iterdir()):
+    for table in sorted(Path(settings.lake_root) / "gold".iterdir()):
         if not (table / "_delta_log").is_dir():
             continue
         df = spark.read.format("delta").load(str(table))

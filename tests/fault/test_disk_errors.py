@@ -28,7 +28,7 @@ def test_unwritable_gold_layer_fails_clearly_without_partial_tables(
     """run_gold raises, no Gold table exists, Silver is untouched, the run is logged failed."""
     lake = copy_lake(silver_lake, tmp_path / "lake")
     settings = lake.settings
-    gold_dir = Path(settings.table_path("gold", ""))
+    gold_dir = Path(settings.lake_root) / "gold"
     assert not gold_dir.exists()
     gold_dir.write_text("not a directory\n")
     silver_version = Lake(spark, settings).version("silver.subscription")

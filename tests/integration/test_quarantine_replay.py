@@ -35,7 +35,9 @@ pytestmark = pytest.mark.integration
 def lake(tmp_path_factory: pytest.TempPathFactory) -> GeneratedLake:
     """A tiny defects lake of this module only."""
     root = tmp_path_factory.mktemp("replay-lake")
-    settings = Settings(lake_root=str(root), freshness_max_hours=24 * 400)
+    settings = Settings(
+        lake_root=str(root), freshness_max_hours=24 * 365 * 30, max_quarantine_ratio=0.5
+    )
     store = LocalObjectStore(settings.landing)
     manifest = generate(
         store,

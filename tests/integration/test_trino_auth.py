@@ -22,6 +22,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from api.trino_client import API_TABLES, StoreUnavailableError, TrinoMetricsStore
+from conf.catalog import TABLES
 from conf.settings import Settings
 from jobs import trino
 from jobs.trino.paths import trino_paths
@@ -89,6 +90,16 @@ def _private_cache(tmp: Path) -> Path:
     return own
 
 
+def _extra(settings: Settings) -> dict[str, dict[str, str]]:
+    """The lake's tables outside the catalog (what the API user must never read)."""
+    extra: dict[str, dict[str, str]] = {}
+    for table in LAKE_TABLES:
+        layer, name = table.split(".")
+        if table not in TABLES:
+            extra.setdefault(layer, {})[name] = f"{settings.lake_root}/{layer}/{name}"
+    return extra
+
+
 @pytest.fixture(scope="module")
 def secure(
     spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
@@ -133,7 +144,7 @@ def secure(
     }
     trino.start(users["admin"])
     try:
-        registered = trino.register_tables(users["admin"])
+        registered = trino.register_tables(users["admin"], extra=_extra(users["admin"]))
         assert registered == sorted(LAKE_TABLES)
         yield users
     finally:
@@ -224,4 +235,4 @@ def test_the_api_user_reads_exactly_what_the_api_serves(secure: dict[str, Settin
         with pytest.raises(TrinoUserError, match="Access Denied"):
             _query(api, statement)
     # the admin's registration still works, and the table is still there for the API
-    assert "gold.mrr_daily" in trino.register_tables(secure["admin"])
+    assert "gold.mrr_daily" in trino.register_tables(secure["admin"], extra=_extra(secure["admin"]))

@@ -41,7 +41,8 @@ def test_top_reasons_are_listed_by_count() -> None:
 
 
 def test_small_batches_and_low_ratios_pass() -> None:
-    assert not quarantine_ratio_check("payment", 9, 9, {"too_late": 9}, LIMITS).is_critical_failure
+    assert not quarantine_ratio_check("payment", 9, 8, {"too_late": 8}, LIMITS).is_critical_failure
+    assert quarantine_ratio_check("payment", 9, 9, {"too_late": 9}, LIMITS).is_critical_failure
     assert not quarantine_ratio_check("payment", 100, 20, {"x": 20}, LIMITS).is_critical_failure
     assert quarantine_ratio_check("payment", 100, 21, {"x": 21}, LIMITS).is_critical_failure
 
