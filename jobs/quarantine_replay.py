@@ -26,10 +26,10 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from api.ingestion import InvalidBatch, to_jsonl, validate_events
 from bronze.contracts import EVENT_TYPES, EventType
 from bronze.events import with_bronze_envelope
 from bronze.objectstore import ObjectStore, make_object_store
+from bronze.validation import InvalidBatch, to_jsonl, validate_events
 from conf.catalog import TableName
 from conf.settings import Settings, get_settings
 from jobs.exit_codes import EXIT_USAGE

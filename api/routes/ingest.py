@@ -12,13 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import IngestPrincipal, LimitedBody, SettingsDep, StoreDep
 from api.ingestion import (
     IdempotencyKeyReused,
-    InvalidBatch,
     check_idempotency_key,
     ingest_request,
 )
 from api.models import ErrorBody, IngestAccepted, ValidationFailed
 from api.telemetry import ApiMetrics
 from bronze.contracts import EVENT_TYPES, EventType
+from bronze.validation import InvalidBatch
 
 log = logging.getLogger("finlake.api.ingest")
 router = APIRouter(prefix="/v1", tags=["ingest"])

@@ -154,9 +154,20 @@ def start(settings: Settings, timeout_s: float = 240.0) -> float:
     return elapsed
 
 
-def stop(settings: Settings) -> None:
-    """Stop the background Trino started by `start` (via its pid file)."""
+def stop(settings: Settings, timeout_s: float = 60.0) -> None:
+    """Stop the background Trino started by `start` and wait until it is gone.
+
+    A server that has not shut down gracefully within `timeout_s` is killed.
+    """
     paths = trino_paths(settings)
     if not paths.install.exists():
         return
-    _launcher(settings, "stop", find_trino_java())
+    java_home = find_trino_java()
+    _launcher(settings, "stop", java_home)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not pid_alive(settings) and server_info(settings, timeout=1.0) is None:
+            return
+        time.sleep(0.25)
+    log.warning("trino did not stop within %.0f s; killing it", timeout_s)
+    _launcher(settings, "kill", java_home)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from api import ingestion
+from bronze import validation
 from bronze.contracts import Code, PaymentEvent
 from bronze.objectstore import LocalObjectStore
 from tests.api.conftest import INGEST_HEADERS, make_event
@@ -32,7 +32,7 @@ def test_a_new_field_is_refused_until_the_contract_declares_it(
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["errors"][0]["type"] == "extra_forbidden"
 
-    monkeypatch.setitem(ingestion.BATCH_ADAPTERS, "payment", TypeAdapter(list[PaymentEventV2]))
+    monkeypatch.setitem(validation.BATCH_ADAPTERS, "payment", TypeAdapter(list[PaymentEventV2]))
     batch = {"events": [with_code, make_event("payment", payment_id="pay-2")]}
     accepted = client.post("/v1/events/payment", json=batch, headers=INGEST_HEADERS)
 

@@ -8,14 +8,12 @@ import pytest
 
 from api.ingestion import (
     IdempotencyKeyReused,
-    InvalidBatch,
     idempotency_record_key,
     ingest_request,
     land_events,
-    to_jsonl,
-    validate_events,
 )
 from bronze.objectstore import LocalObjectStore, ObjectStoreUnavailable
+from bronze.validation import InvalidBatch, to_jsonl, validate_events
 from tests.api.conftest import make_event
 
 

@@ -18,8 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.ingestion import InvalidBatch, check_shape, parse_events
+from api.ingestion import check_shape, parse_events
 from bronze.objectstore import LocalObjectStore
+from bronze.validation import InvalidBatch
 from conf.settings import Settings
 from tests.api.conftest import INGEST_HEADERS, make_event
 
@@ -134,7 +135,10 @@ def test_structurally_wrong_values_are_422(
 def test_subscription_quantity_is_a_json_integer(
     lake: tuple[TestClient, LocalObjectStore], quantity: str
 ) -> None:
-    event = json.dumps(make_event("subscription", quantity=999)).replace("999", quantity)
+    # replace the member, not the digits: a random UUID in the event may contain "999"
+    event = json.dumps(make_event("subscription", quantity=999)).replace(
+        '"quantity": 999', f'"quantity": {quantity}'
+    )
     body = _refused(lake, event.encode(), "subscription")
     assert [e["field"] for e in body["errors"][0]["errors"]] == ["quantity"]
 

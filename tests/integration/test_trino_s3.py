@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -48,8 +47,6 @@ def test_trino_reads_delta_on_s3(
 
     # Restart the shared server with the S3 variant of the catalog (local files stay enabled).
     trino.stop(settings)
-    while trino.server_info(settings) is not None:
-        time.sleep(0.2)
     trino.start(settings)
     assert "gold.mrr_daily" in trino.register_tables(settings)
     conn = trino.connect(settings)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyspark
 import pytest
 from pyspark.sql import SparkSession
 
@@ -196,6 +197,10 @@ def jar_cache() -> Settings:
 def _probe_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK_", "SPARK_"))}
     env.update(PYTHONPATH=str(REPO), FINLAKE_ENV="test", **extra)
+    # a fresh shell in CI has no venv on PATH: spark-submit's `find-spark-home` and the driver's
+    # `python3` must still be the venv's, as they are for a user with the venv active
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["SPARK_HOME"] = str(Path(pyspark.__file__).parent)
     return env
 
 
