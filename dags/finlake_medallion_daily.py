@@ -29,7 +29,7 @@ lives here. Runner of this deployment: **`{RUNNER}`** (`FINLAKE_RUNNER` or Varia
 |---|---|---|
 | `landing` | `jobs.landing_status --date ds` | fails fast if the landing zone is unreachable |
 | `bronze` | `jobs.bronze_job --until ds` | exactly-once append of objects received up to `ds` |
-| `silver` | `jobs.silver_job` | **DQ gate**: exit 4 fails task and run, no retry |
+| `silver` | `jobs.silver_job --until ds` | **DQ gate**, fresh as of `ds`: exit 4 fails the run |
 | `gold` | `jobs.gold_job --until ds` | Gold as of `ds`, incl. late-data restatements |
 | `forecast` | `jobs.forecast_job --as-of ds` | param `run_forecast` (see below) |
 | `refresh_serving` | `finlake trino register` | soft skip without Trino; absent on EMR (Glue) |
@@ -90,6 +90,7 @@ def finlake_medallion_daily() -> None:
     silvered = job_task(
         "silver",
         "jobs.silver_job",
+        ["--until", "{{ ds }}"],
         execution_timeout=dt.timedelta(minutes=60),
         doc_md="Bronze -> Silver; a critical DQ failure fails the task and the run.",
     )

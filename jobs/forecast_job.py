@@ -403,7 +403,6 @@ def run_forecast(
         pipeline_run(spark, settings, JOB_NAME, params) as run,
         spark_conf(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false"}),
     ):
-        created_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
         lake = Lake(spark, settings)
         with _phase(timings, "plan"):
             if replay_run_id:
@@ -444,19 +443,8 @@ def run_forecast(
                 summary["replay"] = compare_with_recorded(spark, settings, forecasts, replay_run_id)
         else:
             with _phase(timings, "write"):
-                rows_out = 0
-                for metric, table in FORECAST_TABLES.items():
-                    out_df = _forecast_output(
-                        forecasts[metric], plan.config, run.run_id, plan.as_of, created_at
-                    )
-                    rows_out += _append(lake, table, out_df)
-                _append(
-                    lake,
-                    "ops.model_runs",
-                    _model_runs_output(results_df, plan, run.run_id, created_at),
-                )
-                run.rows_out = rows_out
-                summary["forecast_rows"] = rows_out
+                run.rows_out = _write_forecasts(lake, forecasts, results_df, plan, run.run_id)
+                summary["forecast_rows"] = run.rows_out
             with _phase(timings, "variance"):
                 summary["variance_rows"] = write_variance(
                     spark, settings, all_series_df, plan.config
@@ -467,6 +455,23 @@ def run_forecast(
         run.metrics.update(summary)
         log.info("forecast run finished", extra=summary)
         return {"run_id": run.run_id, "as_of": plan.as_of, **summary}
+
+
+def _write_forecasts(
+    lake: Lake,
+    forecasts: dict[str, DataFrame],
+    results_df: DataFrame,
+    plan: RunPlan,
+    run_id: str,
+) -> int:
+    """Append the run's forecasts and its model metadata; returns the forecast rows written."""
+    created_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    rows_out = 0
+    for metric, table in FORECAST_TABLES.items():
+        out_df = _forecast_output(forecasts[metric], plan.config, run_id, plan.as_of, created_at)
+        rows_out += _append(lake, table, out_df)
+    _append(lake, "ops.model_runs", _model_runs_output(results_df, plan, run_id, created_at))
+    return rows_out
 
 
 def _new_plan(

@@ -215,6 +215,9 @@ def pipeline_run(
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     log.info("job started", extra={"job": job_name, "params": record.params})
+    # A job never reuses another job's cached frames: after a rebuild they may describe a
+    # replaced Delta snapshot, and Spark re-checks every cached plan on the next unpersist.
+    spark.catalog.clearCache()
     status, error = "succeeded", None
     try:
         yield record

@@ -48,7 +48,7 @@ def run_layers(
     """Run the given layers in order; returns each layer's summary."""
     from jobs.bronze_job import run_bronze
     from jobs.gold_job import run_gold
-    from jobs.silver_job import run_silver
+    from jobs.silver_job import end_of_day, run_silver
 
     started = time.perf_counter()
     results: dict[str, Any] = {}
@@ -57,7 +57,8 @@ def run_layers(
         if layer == "bronze":
             results[layer] = run_bronze(spark, settings, until=until)
         elif layer == "silver":
-            results[layer] = run_silver(spark, settings)
+            as_of = end_of_day(until) if until else None
+            results[layer] = run_silver(spark, settings, as_of=as_of)
         elif layer == "gold":
             results[layer] = run_gold(spark, settings, until=until)
         elif layer == "forecast":

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from bronze.contracts import EVENT_TYPES, EventType
@@ -145,47 +145,92 @@ def refresh_outcomes(spark: SparkSession, settings: Settings) -> int:
 
 
 # ---------------------------------------------------------------------------- the request
+_TARGET_COLUMNS: Final = (
+    "quarantine_id",
+    "event_type",
+    "event_id",
+    "failed_rules",
+    "payload",
+    "payload_hash",
+    "source_object_key",
+)
+
+
+def _rule_targets(open_df: DataFrame, rule: str) -> list[ReplayTarget]:
+    """Every open quarantined row that failed `rule`, replayed with its stored payload."""
+    rows = open_df.filter(F.array_contains("failed_rules", rule)).select(*_TARGET_COLUMNS)
+    return [
+        ReplayTarget(
+            qrow["quarantine_id"],
+            qrow["event_type"],
+            qrow["event_id"],
+            qrow["source_object_key"],
+            tuple(qrow["failed_rules"] or ()),
+            qrow["payload_hash"],
+            str(qrow["payload"]).encode("utf-8"),
+            "rule",
+            rule,
+        )
+        for qrow in rows.collect()
+    ]
+
+
+def _why_not_open(qid: str, known: set[str], outcome_of: dict[str, tuple[str, Any]]) -> str:
+    """The error for a correction whose quarantine row is unknown or already replayed."""
+    if qid not in known:
+        return f"{qid}: no such quarantined row"
+    outcome, successor = outcome_of.get(qid, ("pending", None))
+    hint = f"; correct its successor {successor}" if successor else ""
+    return f"{qid}: already replayed (outcome {outcome}){hint}"
+
+
+def _correction_target(correction: Correction, row: Row) -> ReplayTarget | str:
+    """The validated replay of one correction, or the error that refuses it."""
+    qid = correction.quarantine_id
+    event_type: EventType = row["event_type"]
+    failed = tuple(row["failed_rules"] or ())
+    try:
+        (validated,) = validate_events(event_type, [correction.payload])
+    except InvalidBatch as exc:
+        return f"{qid}: {json.dumps(exc.errors, default=str)}"
+    new_id = validated.event_id  # canonical form, as the API stores it
+    if (
+        row["event_id"] is not None
+        and new_id != str(row["event_id"]).strip().lower()
+        and not may_change_event_id(failed)
+    ):
+        return f"{qid}: a correction keeps the event_id {row['event_id']}"
+    return ReplayTarget(
+        qid,
+        event_type,
+        row["event_id"],
+        row["source_object_key"],
+        failed,
+        row["payload_hash"],
+        to_jsonl([validated]).rstrip(b"\n"),
+        "correction",
+    )
+
+
 def _targets(
     spark: SparkSession,
     settings: Settings,
     corrections: Sequence[Correction],
     rule: str | None,
 ) -> list[ReplayTarget]:
+    """What to replay: a rule's open rows, or the listed corrections (all valid or none)."""
     quarantine_df = _quarantine(spark, settings)
     replayed_df = _replays(spark, settings)
     open_df = filter_open_quarantine(quarantine_df, replayed_df)
-    columns = (
-        "quarantine_id",
-        "event_type",
-        "event_id",
-        "failed_rules",
-        "payload",
-        "payload_hash",
-        "source_object_key",
-    )
-    targets: list[ReplayTarget] = []
     if rule is not None:
-        rows = open_df.filter(F.array_contains("failed_rules", rule)).select(*columns).collect()
-        for qrow in rows:
-            targets.append(
-                ReplayTarget(
-                    qrow["quarantine_id"],
-                    qrow["event_type"],
-                    qrow["event_id"],
-                    qrow["source_object_key"],
-                    tuple(qrow["failed_rules"] or ()),
-                    qrow["payload_hash"],
-                    str(qrow["payload"]).encode("utf-8"),
-                    "rule",
-                    rule,
-                )
-            )
-        return targets
+        return _rule_targets(open_df, rule)
 
     ids = [c.quarantine_id for c in corrections]
     errors = [f"{q}: listed more than once" for q in sorted({q for q in ids if ids.count(q) > 1})]
     wanted = F.col("quarantine_id").isin(ids)
-    rows_by_id = {r["quarantine_id"]: r for r in open_df.filter(wanted).select(*columns).collect()}
+    rows_by_id = {
+        r["quarantine_id"]: r for r in open_df.filter(wanted).select(*_TARGET_COLUMNS).collect()
+    }
     known = {r[0] for r in quarantine_df.filter(wanted).select("quarantine_id").collect()}
     outcome_of = {
         r[0]: (r[1], r[2])
@@ -193,44 +238,18 @@ def _targets(
         .select("quarantine_id", "outcome", "outcome_quarantine_id")
         .collect()
     }
+    targets: list[ReplayTarget] = []
     for correction in corrections:
-        qid = correction.quarantine_id
-        row = rows_by_id.get(qid)
-        if row is None:
-            if qid not in known:
-                errors.append(f"{qid}: no such quarantined row")
-            else:
-                outcome, successor = outcome_of.get(qid, ("pending", None))
-                hint = f"; correct its successor {successor}" if successor else ""
-                errors.append(f"{qid}: already replayed (outcome {outcome}){hint}")
-            continue
-        event_type: EventType = row["event_type"]
-        failed = tuple(row["failed_rules"] or ())
-        try:
-            (validated,) = validate_events(event_type, [correction.payload])
-        except InvalidBatch as exc:
-            errors.append(f"{qid}: {json.dumps(exc.errors, default=str)}")
-            continue
-        new_id = validated.event_id  # canonical form, as the API stores it
-        if (
-            row["event_id"] is not None
-            and new_id != str(row["event_id"]).strip().lower()
-            and not may_change_event_id(failed)
-        ):
-            errors.append(f"{qid}: a correction keeps the event_id {row['event_id']}")
-            continue
-        targets.append(
-            ReplayTarget(
-                qid,
-                event_type,
-                row["event_id"],
-                row["source_object_key"],
-                failed,
-                row["payload_hash"],
-                to_jsonl([validated]).rstrip(b"\n"),
-                "correction",
-            )
+        row = rows_by_id.get(correction.quarantine_id)
+        found = (
+            _why_not_open(correction.quarantine_id, known, outcome_of)
+            if row is None
+            else _correction_target(correction, row)
         )
+        if isinstance(found, str):
+            errors.append(found)
+        else:
+            targets.append(found)
     if errors:
         raise ReplayRejected("replay refused; nothing was landed", errors)
     return targets

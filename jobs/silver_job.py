@@ -562,18 +562,33 @@ def _finish(
     return summary
 
 
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The end of `day` in UTC: the instant freshness is judged at for a run of that day."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """spark-submit entry point: `spark-submit jobs/silver_job.py [--bronze-version N]`."""
+    """spark-submit entry point: `jobs/silver_job.py [--until D] [--bronze-version N]`."""
     configure_logging()
     parser = argparse.ArgumentParser(description="bronze.events -> silver")
     parser.add_argument("--bronze-version", type=int, default=None)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="judge freshness at the end of this day (a run for a past date, e.g. a backfill)",
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     spark = get_spark(settings, "finlake-silver")
     try:
         result = run_silver(
-            spark, settings, bronze_version=args.bronze_version, rebuild=args.rebuild
+            spark,
+            settings,
+            bronze_version=args.bronze_version,
+            rebuild=args.rebuild,
+            as_of=end_of_day(args.until) if args.until else None,
         )
     except DQCriticalFailure as exc:
         log.error(str(exc))

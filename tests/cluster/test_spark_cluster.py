@@ -102,7 +102,7 @@ def _job_env(s3: S3Server, prefix: str, **extra: str) -> dict[str, str]:
     """Settings of a job as environment variables (the secret is only ever in here)."""
     env = spark_env(
         FINLAKE_ENV="test",
-        FINLAKE_API_KEYS='{"cluster-test-key": ["read"]}',
+        FINLAKE_API_KEYS='{"cluster-test-key-0123456789abcdef0123": ["read"]}',
         FINLAKE_LAKE_ROOT=s3.lake_root(prefix),
         FINLAKE_S3_ENDPOINT=s3.endpoint,
         FINLAKE_S3_REGION=s3.region,

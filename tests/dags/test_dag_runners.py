@@ -43,7 +43,7 @@ EMR_VARIABLES = {
 DAILY_JOBS = {
     "landing": ("landing_status.py", ["--date", DAY.isoformat()]),
     "bronze": ("bronze_job.py", ["--until", DAY.isoformat()]),
-    "silver": ("silver_job.py", []),
+    "silver": ("silver_job.py", ["--until", DAY.isoformat()]),
     "gold": ("gold_job.py", ["--until", DAY.isoformat()]),
     "forecast": ("forecast_job.py", ["--as-of", DAY.isoformat()]),
 }

@@ -66,7 +66,7 @@ def copy_lake(lake: GeneratedLake, root: Path) -> GeneratedLake:
 def gold_checksums(spark: SparkSession, settings: Settings) -> dict[str, Any]:
     """Per Gold table: row count and an order-independent sum of row sha256 prefixes."""
     out: dict[str, Any] = {}
-    for table in sorted(Path(settings.lake_root) / "gold".iterdir()):
+    for table in sorted((Path(settings.lake_root) / "gold").iterdir()):
         if not (table / "_delta_log").is_dir():
             continue
         df = spark.read.format("delta").load(str(table))

@@ -58,7 +58,7 @@ def test_backfill_then_incremental_equals_full_rebuild(spark: SparkSession, tmp_
         r["month_start_date"]: r["closing_mrr_usd"]
         for r in io.read("gold.mrr_movements_monthly").filter("region = 'NA'").collect()
     }
-    assert set(months_after) == set(months_before)  # no month was deleted
+    assert set(months_before) <= set(months_after)  # no month was deleted (February may join)
     incremental = run_gold(spark, settings)
     assert incremental["range_start"] <= stage_end.isoformat()  # the late data was still pending
     versions = {name: io.version(name) for name in GOLD_TABLES}

@@ -65,19 +65,22 @@ def _quarantined(spark: SparkSession, lake: GeneratedLake, rule: str) -> list[An
     )
 
 
-def _gold_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, Decimal]:
-    row = _table(spark, lake, "gold", "revenue_daily").agg(F.sum("payments"), F.sum("net_usd"))
-    first = row.first()
-    return int(first[0]), first[1]
+def _gold_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, dict[str, Decimal]]:
+    """Payments counted by Gold and their net amount per payment currency."""
+    df = _table(spark, lake, "gold", "revenue_daily")
+    count = int(df.agg(F.sum("payments")).first()[0])
+    by_currency = df.groupBy("currency").agg(F.sum("net_amount").alias("net"))
+    return count, {r["currency"]: r["net"] for r in by_currency.collect() if r["net"]}
 
 
-def _silver_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, Decimal]:
+def _silver_payments(spark: SparkSession, lake: GeneratedLake) -> tuple[int, dict[str, Decimal]]:
+    """Silver payments and their net (succeeded minus refunded) per payment currency."""
     df = _table(spark, lake, "silver", "payment")
-    net = F.when(F.col("status") == "succeeded", F.col("amount_usd")).when(
-        F.col("status") == "refunded", -F.col("amount_usd")
+    net = F.when(F.col("status") == "succeeded", F.col("amount")).when(
+        F.col("status") == "refunded", -F.col("amount")
     )
-    first = df.agg(F.count("*"), F.sum(net).cast("decimal(18,4)")).first()
-    return int(first[0]), first[1]
+    by_currency = df.groupBy("currency").agg(F.sum(net).cast("decimal(18,4)").alias("net"))
+    return df.count(), {r["currency"]: r["net"] for r in by_currency.collect() if r["net"]}
 
 
 def test_corrections_are_replayed_once_and_audited(
