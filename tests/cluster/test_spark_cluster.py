@@ -108,7 +108,7 @@ def _job_env(s3: S3Server, prefix: str, **extra: str) -> dict[str, str]:
         FINLAKE_S3_REGION=s3.region,
         FINLAKE_S3_ACCESS_KEY=s3.access_key,
         FINLAKE_S3_SECRET_KEY=s3.secret_key,
-        FINLAKE_FRESHNESS_MAX_HOURS=str(24 * 1000),
+        FINLAKE_FRESHNESS_MAX_HOURS=str(24 * 365 * 30),  # a fixed 2024 lake must stay "fresh"
         FINLAKE_FORECAST_HORIZON_DAYS="7",
         FINLAKE_FORECAST_CV_WINDOWS="1",
         GX_ANALYTICS_ENABLED="False",

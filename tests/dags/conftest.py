@@ -30,7 +30,7 @@ START = dt.date(2024, 1, 1)
 DAYS = 30
 CUSTOMERS = 40
 # Old business dates: freshness is measured against the newest arrival, keep the gate open.
-FRESHNESS_OPEN_HOURS = str(24 * 400)
+FRESHNESS_OPEN_HOURS = str(24 * 365 * 30)
 _DROP = ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")
 
 

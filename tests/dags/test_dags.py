@@ -177,10 +177,10 @@ def test_critical_dq_gate_fails_the_run_and_alerts(
     airflow_cli: AirflowCli, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, received = webhook
-    settings = small_lake(tmp_path / "lake", defects=False, seed=5)
+    settings = small_lake(tmp_path / "lake", defects=True, seed=5)
     env = _lake_env(
         settings,
-        FINLAKE_FRESHNESS_MAX_HOURS="0.01",  # every table is "stale": a critical failure
+        FINLAKE_MAX_QUARANTINE_RATIO="0",  # any quarantined row is a critical failure
         FINLAKE_ALERT_SINK="webhook",
         FINLAKE_ALERT_WEBHOOK_URL=url,
     )
