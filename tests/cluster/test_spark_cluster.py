@@ -276,7 +276,8 @@ def _assert_forecasts_close(spark: SparkSession, got: str, want: str, name: str)
         df = spark.read.format("delta").load(path).drop(*RUN_COLUMNS).toPandas()
         keys = [c for c in sorted(df.columns) if df[c].dtype.kind not in "fc"]
         frames.append(df[sorted(df.columns)].sort_values(keys).reset_index(drop=True))
-    assert len(frames[1]) > 0, name
+    # no actuals follow the last as-of date: the variance table may be empty, never one-sided
+    assert len(frames[1]) > 0 or name == "forecast_variance", name
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=False, rtol=1e-9, obj=name)
 
 
