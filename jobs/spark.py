@@ -66,6 +66,10 @@ LAUNCH_KEYS = frozenset(
         "spark.driver.extraJavaOptions",
     }
 )
+# JVM options of a driver finlake starts (or hands to spark-submit): quiet logs, and a bounded
+# Delta log cache (Delta reads it as a Java system property; unbounded by default, each entry
+# holds a table's snapshot, and a long-lived driver touching many lakes runs out of heap).
+DRIVER_JAVA_OPTIONS = "-Dlog4j2.level=ERROR -Ddelta.log.cacheSize=64"
 # Comma-separated lists finlake appends to instead of filling.
 LIST_KEYS = frozenset({"spark.sql.extensions"})
 # A launcher that sets one of these chose how S3A authenticates: finlake adds no keys then.
@@ -213,9 +217,13 @@ def spark_conf(settings: Settings, app_name: str, *, use_jar_cache: bool = True)
     conf: dict[str, str] = {
         "spark.master": settings.spark_master,
         "spark.driver.memory": settings.spark_driver_memory,
-        "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+        "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # No UI: keep little job/SQL history in the driver's status store.
+        "spark.ui.retainedJobs": "100",
+        "spark.ui.retainedStages": "100",
+        "spark.sql.ui.retainedExecutions": "50",
         **_jar_conf(settings, use_jar_cache),
         **session_conf(settings, app_name),
     }
@@ -399,7 +407,7 @@ def launch_conf(
     python = python or sys.executable
     conf: dict[str, str] = {
         **_jar_conf(settings),
-        "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+        "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
         "spark.pyspark.driver.python": python,
         "spark.pyspark.python": python,
     }

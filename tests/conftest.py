@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,9 +47,30 @@ def spark(settings: Settings) -> Iterator[object]:
     """The one SparkSession of the test run (Delta enabled, 2 shuffle partitions)."""
     from jobs.spark import get_spark
 
-    session = get_spark(settings, "finlake-tests")
+    # The one driver of a 40-minute suite: more heap than a single job's default of 4g.
+    session = get_spark(settings.model_copy(update={"spark_driver_memory": "6g"}), "finlake-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_spark_memory() -> Iterator[None]:
+    """After each module, drop what the shared driver still holds for that module's lakes.
+
+    One JVM runs the whole suite over hundreds of throwaway lakes: cached DataFrames and
+    Delta snapshots of deleted tables would otherwise pile up until broadcasts fail for heap.
+    """
+    yield
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return
+    gc.collect()  # frees Python DataFrames, so py4j releases the JVM plans they hold
+    session.catalog.clearCache()
+    jvm = session.sparkContext._jvm
+    jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+    jvm.java.lang.System.gc()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
