@@ -47,7 +47,7 @@ def spark(settings: Settings) -> Iterator[object]:
     """The one SparkSession of the test run (Delta enabled, 2 shuffle partitions)."""
     from jobs.spark import get_spark
 
-    # The one driver of a 40-minute suite: more heap than a single job's default of 4g.
+    # The one driver of the whole suite (45-68 min): more heap than one job's default of 4g.
     session = get_spark(settings.model_copy(update={"spark_driver_memory": "6g"}), "finlake-tests")
     yield session
     session.stop()
