@@ -161,15 +161,15 @@ def build_lake(lake: str, days: int) -> None:
         F.lit(False).alias("is_alert"),
     )
     t0 = dt.datetime(2026, 1, 1, 2)
-    lake = Lake(spark, settings)
+    table_io = Lake(spark, settings)
     runs = spark.createDataFrame(
         [("b-1", "gold", "succeeded", t0, t0, 1.0, 1, 1, None, None, None, None)],
-        lake.schema("ops.pipeline_runs"),
+        table_io.schema("ops.pipeline_runs"),
     )
     dq = spark.createDataFrame(
         [("dq-b", t0, "silver.payment", "row_rule", "amount_positive", "critical", "passed",
           10, 0, None, None, None)],
-        lake.schema("ops.dq_results"),
+        table_io.schema("ops.dq_results"),
     )  # fmt: skip
     frames: dict[TableName, Any] = {
         "gold.mrr_daily": mrr,
@@ -182,7 +182,7 @@ def build_lake(lake: str, days: int) -> None:
         "ops.dq_results": dq,
     }
     for name, frame in frames.items():
-        lake.replace(name, frame)
+        table_io.replace(name, frame)
     # the state the nightly maintenance DAG leaves: small files compacted by Delta OPTIMIZE
     run_maintenance(spark, settings, layers=("gold", "ops"), vacuum=False)
     spark.stop()

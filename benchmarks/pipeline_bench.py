@@ -54,11 +54,13 @@ from pyspark.sql import functions as F  # noqa: E402
 
 from bronze.landing import parse_event_key  # noqa: E402
 from bronze.objectstore import LocalObjectStore  # noqa: E402
+from conf.catalog import TABLE_NAMES, table  # noqa: E402
 from conf.settings import Settings  # noqa: E402
 from jobs.bronze_job import run_bronze  # noqa: E402
 from jobs.generator import generate  # noqa: E402
 from jobs.gold_job import run_gold  # noqa: E402
-from jobs.silver_job import run_silver  # noqa: E402
+from jobs.lake import Lake  # noqa: E402
+from jobs.silver_job import end_of_day, run_silver  # noqa: E402
 from jobs.spark import get_spark  # noqa: E402
 
 START = dt.date(2024, 1, 1)
@@ -102,12 +104,26 @@ def table_checksum(spark: SparkSession, path: str, exclude: Collection[str] = ()
 
 def gold_checksums(spark: SparkSession, settings: Settings) -> dict[str, dict[str, Any]]:
     """Checksum of every Gold table of the lake."""
-    gold_root = Path(settings.table_path("gold", ""))
+    lake = Lake(spark, settings)
     return {
-        p.name: table_checksum(spark, str(p))
-        for p in sorted(gold_root.iterdir())
-        if (p / "_delta_log").is_dir()
+        table(name).table: table_checksum(spark, lake.path(name))
+        for name in TABLE_NAMES
+        if table(name).layer == "gold" and lake.exists(name)
     }
+
+
+def phase_seconds(spark: SparkSession, settings: Settings, job: str) -> dict[str, float]:
+    """`phase_seconds` of the job's latest run, from `ops.pipeline_runs`."""
+    row = (
+        Lake(spark, settings)
+        .read("ops.pipeline_runs")
+        .filter(F.col("job_name") == job)
+        .orderBy(F.col("started_at").desc())
+        .select("metrics")
+        .first()
+    )
+    metrics = json.loads(row[0]) if row and row[0] else {}
+    return {k: round(float(v), 2) for k, v in metrics.get("phase_seconds", {}).items()}
 
 
 def received_days(store: LocalObjectStore) -> list[dt.date]:
@@ -155,9 +171,11 @@ def run_size(
     before = day_n1 - dt.timedelta(days=1)
     bronze1, bronze1_s = timed(lambda: run_bronze(spark, settings, until=before, store=store))
     silver1, silver1_s = timed(
-        lambda: run_silver(spark, settings, store=store, raise_on_critical=False)
+        lambda: run_silver(
+            spark, settings, store=store, as_of=end_of_day(before), raise_on_critical=False
+        )
     )
-    gold1, gold1_s = timed(lambda: run_gold(spark, settings, raise_on_critical=False))
+    _, gold1_s = timed(lambda: run_gold(spark, settings, raise_on_critical=False))
     rows = int(bronze1["rows"])
     medallion_s = bronze1_s + silver1_s + gold1_s
     out["medallion"] = {
@@ -170,8 +188,9 @@ def run_size(
         "x_bare_copy": round(medallion_s / (bare_s * rows / bare_rows), 2),
         "silver_x_bare_copy": round(silver1_s / (bare_s * rows / bare_rows), 2),
         "bronze_x_bare_copy": round(bronze1_s / (bare_s * rows / bare_rows), 2),
-        "silver_phase_seconds": silver1.get("phase_seconds", {}),
-        "gold_phase_seconds": gold1.get("phase_seconds", {}),
+        "bronze_phase_seconds": phase_seconds(spark, settings, "bronze"),
+        "silver_phase_seconds": phase_seconds(spark, settings, "silver"),
+        "gold_phase_seconds": phase_seconds(spark, settings, "gold"),
         "silver_critical_failures": silver1.get("critical_failures", []),
     }
     out["incremental_day"] = one_new_day(spark, settings, store, day_n1, medallion_s)
@@ -205,8 +224,10 @@ def one_new_day(
 ) -> dict[str, Any]:
     """One more day through Bronze, Silver and Gold in the same session, vs the medallion."""
     bronze, bronze_s = timed(lambda: run_bronze(spark, settings, until=day, store=store))
-    silver, silver_s = timed(
-        lambda: run_silver(spark, settings, store=store, raise_on_critical=False)
+    _, silver_s = timed(
+        lambda: run_silver(
+            spark, settings, store=store, as_of=end_of_day(day), raise_on_critical=False
+        )
     )
     gold, gold_s = timed(lambda: run_gold(spark, settings, raise_on_critical=False))
     total = bronze_s + silver_s + gold_s
@@ -221,9 +242,9 @@ def one_new_day(
         "goal": INCREMENTAL_GOAL,
         "goal_met": total / medallion_s <= INCREMENTAL_GOAL,
         "gold_range": [gold.get("range_start"), gold.get("range_end")],
-        "bronze_phase_seconds": bronze.get("phase_seconds", {}),
-        "silver_phase_seconds": silver.get("phase_seconds", {}),
-        "gold_phase_seconds": gold.get("phase_seconds", {}),
+        "bronze_phase_seconds": phase_seconds(spark, settings, "bronze"),
+        "silver_phase_seconds": phase_seconds(spark, settings, "silver"),
+        "gold_phase_seconds": phase_seconds(spark, settings, "gold"),
     }
 
 
@@ -232,13 +253,13 @@ def run_all_subprocess(settings: Settings, day: dt.date) -> dict[str, Any]:
     env = {**os.environ, "FINLAKE_LAKE_ROOT": settings.lake_root, "FINLAKE_ENV": "local"}
     env["FINLAKE_FRESHNESS_MAX_HOURS"] = str(settings.freshness_max_hours)
     env.pop("FINLAKE_API_KEYS", None)
-    command = [sys.executable, "-m", "jobs.cli", "run", "all"]
+    command = [sys.executable, "-m", "jobs.cli", "run", "all", "--until", day.isoformat()]
     done, seconds = timed(
         lambda: subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     )
     return {
         "day": day.isoformat(),
-        "command": "finlake run all",
+        "command": f"finlake run all --until {day.isoformat()}",
         "exit_code": done.returncode,
         "seconds": round(seconds, 2),
         "goal_s": RUN_ALL_GOAL_S,
@@ -250,7 +271,8 @@ def run_all_subprocess(settings: Settings, day: dt.date) -> dict[str, Any]:
 def determinism(spark: SparkSession, settings: Settings, day: dt.date) -> dict[str, Any]:
     """Incremental tables == a full rebuild == three reruns of the last day."""
     incremental = gold_checksums(spark, settings)
-    full, full_s = timed(lambda: run_gold(spark, settings, full=True, raise_on_critical=False))
+    _, full_s = timed(lambda: run_gold(spark, settings, full=True, raise_on_critical=False))
+    full_phases = phase_seconds(spark, settings, "gold")
     full_sums = gold_checksums(spark, settings)
     rerun_s: list[float] = []
     rerun_sums: list[dict[str, Any]] = []
@@ -264,7 +286,7 @@ def determinism(spark: SparkSession, settings: Settings, day: dt.date) -> dict[s
     differing |= {t for t in full_sums if incremental.get(t) != full_sums[t]}
     return {
         "gold_full_rebuild_s": round(full_s, 2),
-        "gold_full_phase_seconds": full.get("phase_seconds", {}),
+        "gold_full_phase_seconds": full_phases,
         "incremental_equals_full_rebuild": incremental == full_sums,
         "reruns": 3,
         "rerun_gold_s": rerun_s,
