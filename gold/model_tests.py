@@ -2,8 +2,9 @@
 
 Every table's tests run on the frame a run is about to publish, before anything is written:
 the key (unique, not null), not-null columns, row invariants and foreign keys. All of them
-evaluate in one Spark job (a union of small aggregates), and a failing critical test stops the
-run with nothing published. Results become `DQResult`s (`check_kind = model_test`).
+evaluate as one small Spark job per table (`to_table_test_counts`; the Gold job runs them
+concurrently), and a failing critical test stops the run with nothing published. Results
+become `DQResult`s (`check_kind = model_test`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,22 @@ def to_fk_test_counts(df: DataFrame, name: str, fk: ForeignKey, target_df: DataF
     )
 
 
+def to_table_test_counts(
+    name: TableName, df: DataFrame, targets: Mapping[TableName, DataFrame]
+) -> DataFrame:
+    """Every test of one table: key, row tests and foreign keys (resolved in `targets`)."""
+    spec = table(name)
+    parts = [to_key_test_counts(df, name, spec.key)]
+    tests = row_tests(spec)
+    if tests:
+        parts.append(to_row_test_counts(df, name, tests))
+    parts += [to_fk_test_counts(df, name, fk, targets[fk.table]) for fk in spec.foreign_keys]
+    result = parts[0]
+    for part in parts[1:]:
+        result = result.unionByName(part)
+    return result
+
+
 def to_model_test_counts(
     frames: Mapping[TableName, DataFrame], published: Mapping[TableName, DataFrame]
 ) -> DataFrame:
@@ -115,18 +132,8 @@ def to_model_test_counts(
 
     Foreign keys resolve against the frames of this run, else `published` tables.
     """
-    parts: list[DataFrame] = []
-    for name, df in frames.items():
-        spec = table(name)
-        parts.append(to_key_test_counts(df, name, spec.key))
-        tests = row_tests(spec)
-        if tests:
-            parts.append(to_row_test_counts(df, name, tests))
-        for fk in spec.foreign_keys:
-            target = frames.get(fk.table)
-            if target is None:
-                target = published[fk.table]
-            parts.append(to_fk_test_counts(df, name, fk, target))
+    targets = {**published, **frames}
+    parts = [to_table_test_counts(name, df, targets) for name, df in frames.items()]
     result = parts[0]
     for part in parts[1:]:
         result = result.unionByName(part)

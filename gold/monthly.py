@@ -7,6 +7,8 @@ on each month's opening and closing date, so the bridge, churn and retention agr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -21,18 +23,25 @@ from gold.mrr_movements import (
 )
 
 
-def to_monthly_marts(
-    changes_df: DataFrame,
-    dim_customer_df: DataFrame,
-    regions_df: DataFrame,
-    month_start: dt.date,
-    end: dt.date,
-) -> dict[str, DataFrame]:
-    """`mrr_movements_monthly`, `churn_monthly`, `cohort_retention` for months from `month_start`.
+@dataclass(frozen=True)
+class MonthStates:
+    """Month bounds, customer change points and customer states on every bound date."""
 
-    `end` is the as-of date: the last month closes on it. Points and states are persisted;
-    unpersist them with `unpersist_states` when the marts are written.
-    """
+    bounds_df: DataFrame
+    points_df: DataFrame
+    states_df: DataFrame
+
+    def map(self, fn: Callable[[DataFrame], DataFrame]) -> MonthStates:
+        """The same states with `fn` applied to points and states (e.g. a checkpoint)."""
+        points_df = fn(self.points_df)
+        return replace(self, points_df=points_df, states_df=fn(self.states_df))
+
+
+def to_month_states(
+    changes_df: DataFrame, dim_customer_df: DataFrame, month_start: dt.date, end: dt.date
+) -> MonthStates:
+    """Bounds of the months from `month_start` (the last closes on the as-of date `end`), the
+    customer points through `end` and the customer states on each opening and closing date."""
     spark = changes_df.sparkSession
     bounds_df = spark.createDataFrame(
         to_month_bounds(month_start, end),
@@ -41,8 +50,19 @@ def to_monthly_marts(
     dates_df = bounds_df.select(F.col("opening_date").alias("bound_date")).unionByName(
         bounds_df.select(F.col("closing_date").alias("bound_date"))
     )
-    points_df = to_customer_points(changes_df, dim_customer_df, end).persist()
-    states_df = with_states_as_of(points_df, dates_df, "bound_date").persist()
+    points_df = to_customer_points(changes_df, dim_customer_df, end)
+    return MonthStates(bounds_df, points_df, with_states_as_of(points_df, dates_df, "bound_date"))
+
+
+def to_monthly_marts(
+    states: MonthStates, regions_df: DataFrame, month_start: dt.date
+) -> dict[str, DataFrame]:
+    """`mrr_movements_monthly`, `churn_monthly`, `cohort_retention` for months from `month_start`.
+
+    Each mart reads `states` several times: materialise them first (the Gold job checkpoints
+    them) or they are recomputed per use.
+    """
+    bounds_df, points_df, states_df = states.bounds_df, states.points_df, states.states_df
     months_df = bounds_df.select("month_start_date").crossJoin(regions_df.select("region"))
     movements_df = to_customer_movements(points_df).filter(
         F.col("month_start_date") >= F.lit(month_start)

@@ -15,9 +15,10 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -26,8 +27,8 @@ from conf.catalog import TableName, table
 from conf.settings import Settings, get_settings
 from gold.dim_customer import to_dim_customer
 from gold.fx import to_usd
-from gold.model_tests import to_model_test_counts
-from gold.monthly import to_monthly_marts
+from gold.model_tests import to_table_test_counts
+from gold.monthly import to_month_states, to_monthly_marts
 from gold.plan import GoldRange, PendingRun, dim_time_bounds, plan_range
 from gold.revenue import to_payment_facts
 from gold.sql_models import run_model
@@ -40,6 +41,8 @@ from silver.dq import DQCriticalFailure, DQResult
 from silver.reference import to_fx_daily, with_rate_on
 
 log = logging.getLogger("finlake.gold")
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 # (metric, table, date column, value column): the daily values whose changes are restatements.
 PUBLISHED = (
@@ -48,6 +51,9 @@ PUBLISHED = (
     ("net_revenue_usd", "gold.revenue_region_daily", "revenue_date", "net_revenue_usd"),
     ("costs_usd", "gold.revenue_region_daily", "revenue_date", "costs_usd"),
 )
+# Small Spark jobs (per-table model tests, table writes) run this many at a time: a Gold day is
+# dominated by per-job driver overhead, which overlaps well on two cores.
+CONCURRENT_JOBS = 4
 EVENT_TABLES: tuple[TableName, ...] = (
     "silver.subscription",
     "silver.payment",
@@ -167,11 +173,20 @@ def _published_values(
 
 
 # -------------------------------------------------------------------------------- build
+def checkpoint(df: DataFrame) -> DataFrame:
+    """`df` computed now with its lineage cut, so the plans built on it stay small.
+
+    Gold's frames feed each other, their tests and their writes; planning the full lineage
+    again for every use cost more than the data on a daily run (issue 18).
+    """
+    return df.localCheckpoint(eager=True)
+
+
 def read_inputs(lake: Lake, end: dt.date) -> Inputs:
     """Silver tables plus the FX table, subscription changes and customer versions."""
     subscription_df = lake.read_or_empty("silver.subscription")
-    fx_daily_df = to_fx_daily(lake.read_or_empty("silver.fx_rates"), end).cache()
-    changes_df = to_subscription_changes(subscription_df, fx_daily_df).cache()
+    fx_daily_df = checkpoint(to_fx_daily(lake.read_or_empty("silver.fx_rates"), end))
+    changes_df = checkpoint(to_subscription_changes(subscription_df, fx_daily_df))
     return Inputs(
         subscription_df=subscription_df,
         payment_df=lake.read_or_empty("silver.payment"),
@@ -180,7 +195,7 @@ def read_inputs(lake: Lake, end: dt.date) -> Inputs:
         plans_df=lake.read_or_empty("silver.plans"),
         fx_daily_df=fx_daily_df,
         changes_df=changes_df,
-        dim_customer_df=to_dim_customer(subscription_df).cache(),
+        dim_customer_df=checkpoint(to_dim_customer(subscription_df)),
     )
 
 
@@ -225,12 +240,12 @@ def build_dimensions(
 
 
 def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableName, DataFrame]:
-    """Facts and day marts for the range (each frame persisted: it feeds later tables)."""
+    """Facts and day marts for the range (each frame checkpointed: they feed later tables)."""
     spark = lake.spark
     in_range = F.col("event_date").between(rng.start, rng.end)
-    snapshot_df = to_subscriptions_snapshot(
-        inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end
-    ).persist()
+    snapshot_df = checkpoint(
+        to_subscriptions_snapshot(inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end)
+    )
     paid_df = inputs.payment_df.filter(F.col("status") == "succeeded")
     payment_facts_df = to_payment_facts(
         inputs.payment_df.filter(in_range),
@@ -244,21 +259,20 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
         .transform(lambda d: with_rate_on(d, inputs.fx_daily_df, "incurred_date"))
         .withColumn("amount_usd", to_usd(F.col("amount"), F.col("rate_to_usd")))
     )
-    revenue_df = run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}).persist()
-    costs_df = run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}).persist()
+    revenue_df = checkpoint(run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}))
+    costs_df = checkpoint(run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}))
+    usage_df = run_model(spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)})
+    mrr_df = run_model(spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df})
+    region_df = run_model(
+        spark, "revenue_region_daily", {"revenue_daily": revenue_df, "costs_daily": costs_df}
+    )
     return {
         "gold.subscriptions_snapshot": snapshot_df,
         "gold.revenue_daily": revenue_df,
         "gold.costs_daily": costs_df,
-        "gold.usage_daily": run_model(
-            spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)}
-        ),
-        "gold.mrr_daily": run_model(
-            spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df}
-        ).persist(),
-        "gold.revenue_region_daily": run_model(
-            spark, "revenue_region_daily", {"revenue_daily": revenue_df, "costs_daily": costs_df}
-        ),
+        "gold.usage_daily": checkpoint(usage_df),
+        "gold.mrr_daily": checkpoint(mrr_df),
+        "gold.revenue_region_daily": checkpoint(region_df),
     }
 
 
@@ -266,32 +280,47 @@ def build_monthly(
     inputs: Inputs, rng: GoldRange, regions_df: DataFrame
 ) -> dict[TableName, DataFrame]:
     """MRR movements, churn and cohort retention for the months the range touches."""
-    marts = to_monthly_marts(
-        inputs.changes_df, inputs.dim_customer_df, regions_df, rng.month_start, rng.end
-    )
-    return {f"gold.{name}": df.persist() for name, df in marts.items()}  # type: ignore[misc]
+    states = to_month_states(inputs.changes_df, inputs.dim_customer_df, rng.month_start, rng.end)
+    marts = to_monthly_marts(states.map(checkpoint), regions_df, rng.month_start)
+    return {f"gold.{name}": checkpoint(df) for name, df in marts.items()}  # type: ignore[misc]
 
 
 def write_tables(lake: Lake, frames: dict[TableName, DataFrame], rng: GoldRange) -> None:
-    """Publish every tested frame by its catalog mode (ranges, or whole tables on full runs)."""
-    for name, df in frames.items():
+    """Publish every tested frame by its catalog mode (ranges, or whole tables on full runs).
+
+    Tables are independent Delta logs, so their writes run concurrently.
+    """
+
+    def write(name: TableName) -> None:
         spec = table(name)
         monthly = spec.range_column == "month_start_date"
         start = rng.month_start if monthly else rng.start
         end = rng.end.replace(day=1) if monthly else rng.end
-        lake.write(name, df, start=start, end=end, whole=rng.full, key_checked=True)
+        lake.write(name, frames[name], start=start, end=end, whole=rng.full, key_checked=True)
+
+    _concurrently(write, list(frames))
+
+
+def _concurrently(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """`fn` over `items` on `CONCURRENT_JOBS` threads (Spark jobs overlap); results in order."""
+    with ThreadPoolExecutor(max_workers=CONCURRENT_JOBS) as pool:
+        return list(pool.map(fn, items))
 
 
 # -------------------------------------------------------------------------------- checks
 def model_test_results(lake: Lake, frames: dict[TableName, DataFrame]) -> list[DQResult]:
-    """Every catalog test of every frame about to be published, in one Spark job."""
+    """Every catalog test of every frame about to be published (one Spark job per table)."""
     published = {
         fk.table: lake.read(fk.table)
         for name in frames
         for fk in table(name).foreign_keys
         if fk.table not in frames
     }
-    rows = to_model_test_counts(frames, published).collect()
+    targets = {**published, **frames}
+    per_table = _concurrently(
+        lambda name: to_table_test_counts(name, frames[name], targets).collect(), list(frames)
+    )
+    rows = [row for table_rows in per_table for row in table_rows]
     return [
         DQResult(
             r["table_name"],
@@ -431,11 +460,12 @@ def _consume(lake: Lake, run_id: str, rng: GoldRange) -> None:
 
 def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> list[DQResult]:
     """Build every Gold table for the range, test all of them, then publish (or raise)."""
+    run.phase("read silver")
     inputs = read_inputs(lake, rng.end)
     run.phase("dimensions")
     built = build_dimensions(lake, inputs, data_start, rng.end)
     dims = {  # only dimensions whose inputs changed are tested and written again
-        name: df.persist()
+        name: checkpoint(df)
         for name, (df, fingerprint) in built.items()
         if rng.full or lake.last_commit_metadata(name) != fingerprint
     }
@@ -456,8 +486,6 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
         for name, df in dims.items():
             lake.replace(name, df, metadata=built[name][1], key_checked=True)
         write_tables(lake, days | monthly, rng)
-    for df in [*frames.values(), inputs.changes_df, inputs.fx_daily_df, inputs.dim_customer_df]:
-        df.unpersist()
     return results
 
 

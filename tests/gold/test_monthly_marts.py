@@ -16,7 +16,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from gold.dim_customer import to_dim_customer
-from gold.monthly import to_monthly_marts
+from gold.monthly import to_month_states, to_monthly_marts
 from gold.subscriptions_snapshot import to_subscription_changes
 from tests.gold.conftest import Sub, day, subs_df
 
@@ -50,7 +50,8 @@ def marts(spark: SparkSession, empty_fx: object) -> dict[str, dict[tuple[object,
     subscription_df = subs_df(spark, *_book())
     changes_df = to_subscription_changes(subscription_df, empty_fx)  # type: ignore[arg-type]
     regions_df = spark.createDataFrame([("EMEA",), ("NA",)], "region string")
-    frames = to_monthly_marts(changes_df, to_dim_customer(subscription_df), regions_df, JAN, AS_OF)
+    states = to_month_states(changes_df, to_dim_customer(subscription_df), JAN, AS_OF)
+    frames = to_monthly_marts(states, regions_df, JAN)
     out: dict[str, dict[tuple[object, ...], object]] = {}
     for name, df in frames.items():
         key = (
@@ -163,13 +164,13 @@ def test_issue_examples_of_customer_level_churn(spark: SparkSession, empty_fx: o
         Sub("s3", "Z", "cancelled", day(25), "90", cancel_reason="voluntary"),
     ]
     subscription_df = subs_df(spark, *book)
-    frames = to_monthly_marts(
+    states = to_month_states(
         to_subscription_changes(subscription_df, empty_fx),  # type: ignore[arg-type]
         to_dim_customer(subscription_df),
-        spark.createDataFrame([("EMEA",)], "region string"),
         MAR,
         AS_OF,
     )
+    frames = to_monthly_marts(states, spark.createDataFrame([("EMEA",)], "region string"), MAR)
     row = frames["churn_monthly"].filter("month_start_date = '2026-03-01'").first()
     assert row is not None
     assert (row["logo_churn_rate"], row["grr"]) == (0.0, 1.0)
