@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -33,6 +34,7 @@ from jobs.alerts import alert_from_failures, send_alert
 from jobs.dq_gx import run_gx
 from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.lake import Lake
+from jobs.lake_reader import open_table
 from jobs.observability import RunRecord, configure_logging, pipeline_run
 from jobs.spark import get_spark
 from silver.dq import (
@@ -261,9 +263,27 @@ def _customers(lake: Lake) -> DataFrame:
 def read_batch(lake: Lake, bronze_version: int | None, rebuild: bool) -> Batch:
     """Bronze rows not yet processed (all of Bronze, as of a version, when rebuilding)."""
     bronze_df = lake.read("bronze.events", bronze_version)
+    expected_rows = None
     if not rebuild and lake.exists("ops.silver_batches"):
-        done = lake.read("ops.silver_batches").select("batch_id").distinct()
-        bronze_df = bronze_df.join(F.broadcast(done), "batch_id", "left_anti")
+        marks_df = lake.read("ops.silver_batches").select("batch_id").distinct()
+        done = {r[0] for r in marks_df.collect()}
+        pending = _pending_from_log(lake, bronze_version, done)
+        if pending is None:  # no usable file statistics: find the pending batches in the data
+            pending = [
+                (r["batch_id"], r["received_date"], None)
+                for r in bronze_df.select("batch_id", "received_date").distinct().collect()
+                if r["batch_id"] not in done
+            ]
+        else:
+            expected_rows = sum(n or 0 for _, _, n in pending)
+        dates = sorted({d for _, d, _ in pending})
+        ids = sorted({b for b, _, _ in pending})
+        # only the pending batches' arrival-date partitions are read
+        bronze_df = bronze_df.filter(
+            F.col("received_date").isin(dates) & F.col("batch_id").isin(ids)
+            if pending
+            else F.lit(False)
+        )
     rows_df = bronze_df.cache()
     arrivals = [
         Arrival(r["batch_id"], r["event_type"], r["max_received_at"].replace(tzinfo=dt.UTC), r["n"])
@@ -271,7 +291,41 @@ def read_batch(lake: Lake, bronze_version: int | None, rebuild: bool) -> Batch:
         .agg(F.max("received_at").alias("max_received_at"), F.count("*").alias("n"))
         .collect()
     ]
+    read_rows = sum(a.rows for a in arrivals)
+    if expected_rows is not None and read_rows != expected_rows:
+        raise AssertionError(
+            f"silver read {read_rows} rows of pending Bronze batches; the Delta log lists "
+            f"{expected_rows}"
+        )
     return Batch(rows_df, arrivals, rebuild)
+
+
+def _pending_from_log(
+    lake: Lake, version: int | None, done: set[str]
+) -> list[tuple[str, dt.date, int | None]] | None:
+    """(batch_id, received_date, rows) of every Bronze file of a batch not in `done`, from the
+    Delta log's file statistics alone (milliseconds, where reading one column of every Bronze
+    file took seconds); None when a file's statistics do not name exactly one batch.
+
+    Bronze writes one batch id per commit, so each file's min and max `batch_id` are equal; a
+    truncated statistic (values over 32 characters) has min != max and falls back to the data.
+    """
+    columns = ("min.batch_id", "max.batch_id", "partition.received_date", "num_records")
+    try:
+        table_ = open_table(lake.settings, lake.path("bronze.events"), version)
+        if table_ is None:
+            return None
+        actions = pa.table(table_.get_add_actions(flatten=True)).select(list(columns))
+    except Exception:  # a log delta-rs cannot read: the data answers instead
+        log.warning("bronze file statistics unreadable; scanning batch ids", exc_info=True)
+        return None
+    pending: dict[tuple[str, dt.date], int] = {}
+    for low, high, day, rows in zip(*(actions.column(c).to_pylist() for c in columns), strict=True):
+        if low is None or low != high or day is None or rows is None:
+            return None
+        if low not in done:
+            pending[(low, day)] = pending.get((low, day), 0) + int(rows)
+    return [(b, d, n) for (b, d), n in sorted(pending.items())]
 
 
 def process_malformed(batch: Batch, run_id: str, out: RunOutputs) -> int:

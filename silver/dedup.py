@@ -18,7 +18,11 @@ ARRIVAL_ORDER = ("received_at", "source_object_key", "line_number")
 
 def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame) -> DataFrame:
     """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows."""
-    existing = existing_df.select(
+    # only Silver rows sharing an event_id with a candidate can match: the semi join keeps the
+    # whole table out of the shuffle (a broadcast of the candidates' ids on a daily batch)
+    existing = existing_df.join(
+        candidates_df.select("event_id").distinct(), "event_id", "left_semi"
+    ).select(
         "event_id",
         F.col("payload_hash").alias("_existing_hash"),
         F.col("source_object_key").alias("_existing_key"),

@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.lake import Lake
+from jobs.silver_job import _pending_from_log
 from tests.pipeline_fixtures import GeneratedLake
 
 pytestmark = pytest.mark.integration
@@ -69,3 +70,22 @@ def test_dq_results_and_runs_are_recorded(
     runs = Lake(spark, dirty_lake.settings).read("ops.pipeline_runs")
     assert {r["job_name"] for r in runs.collect()} >= {"bronze", "silver"}
     assert not dirty_silver["second"]["critical_failures"]
+
+
+def test_pending_batches_from_the_delta_log_match_the_data(
+    spark: SparkSession, dirty_lake: GeneratedLake, dirty_silver: dict[str, Any]
+) -> None:
+    lake = Lake(spark, dirty_lake.settings)
+    from_log = _pending_from_log(lake, None, set())
+    assert from_log is not None, "Bronze files written by Spark carry one batch id each"
+    from_data = (
+        lake.read("bronze.events")
+        .groupBy("batch_id", "received_date")
+        .count()
+        .orderBy("batch_id", "received_date")
+        .collect()
+    )
+    assert from_log == [(r[0], r[1], r[2]) for r in from_data]
+    first_batch = from_log[0][0]
+    rest = _pending_from_log(lake, None, {first_batch})
+    assert rest == [p for p in from_log if p[0] != first_batch]
