@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -119,10 +120,7 @@ def to_table_test_counts(
     if tests:
         parts.append(to_row_test_counts(df, name, tests))
     parts += [to_fk_test_counts(df, name, fk, targets[fk.table]) for fk in spec.foreign_keys]
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.unionByName(part)
-    return result
+    return reduce(lambda left, right: left.unionByName(right), parts)
 
 
 def to_model_test_counts(
@@ -134,7 +132,4 @@ def to_model_test_counts(
     """
     targets = {**published, **frames}
     parts = [to_table_test_counts(name, df, targets) for name, df in frames.items()]
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.unionByName(part)
-    return result
+    return reduce(lambda left, right: left.unionByName(right), parts)

@@ -33,8 +33,7 @@ class MonthStates:
 
     def map(self, fn: Callable[[DataFrame], DataFrame]) -> MonthStates:
         """The same states with `fn` applied to points and states (e.g. a checkpoint)."""
-        points_df = fn(self.points_df)
-        return replace(self, points_df=points_df, states_df=fn(self.states_df))
+        return replace(self, points_df=fn(self.points_df), states_df=fn(self.states_df))
 
 
 def to_month_states(

@@ -211,10 +211,7 @@ class Lake:
         keys = list(spec.key)
         existing_df = self.read(name).select(*keys)
         new_df = checked.join(existing_df, keys, "left_anti").select(*checked.columns)
-        writer = new_df.write.format("delta").mode("append")
-        if spec.contract is not None or not spec.columns:
-            writer = writer.option("mergeSchema", "true")
-        writer.save(self.path(name))
+        self.append(name, new_df, key_checked=True)
 
     def merge_update(self, name: TableName, df: DataFrame, condition: str) -> None:
         """Update matched rows (`t` = table, `s` = `df`) with `df`'s non-key columns."""
