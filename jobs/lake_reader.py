@@ -132,7 +132,12 @@ def read_table_rows(
             "<=": lambda f, v: f <= v,
         }[op](field, value)
         expression = term if expression is None else expression & term
-    result = dataset.to_table(columns=list(columns) if columns else None, filter=expression)
+    # one thread: Arrow's scanner pool can abort the process at exit ("terminate called
+    # without an active exception", about half the CLI runs on a 730-day lake); these
+    # tables are small, so the threads bought nothing
+    result = dataset.to_table(
+        columns=list(columns) if columns else None, filter=expression, use_threads=False
+    )
     rows: list[dict[str, Any]] = result.to_pylist()
     return rows
 
