@@ -52,6 +52,7 @@ TableName = Literal[
     "ops.affected_dates",
     "ops.gold_consumed",
     "ops.silver_batches",
+    "ops.bronze_objects",
     "ops.quarantine_replays",
 ]
 TABLE_NAMES: tuple[TableName, ...] = get_args(TableName)
@@ -764,6 +765,23 @@ _SPECS: tuple[TableSpec, ...] = (
             ("max_received_at", "timestamp", "latest arrival in the batch"),
         ),
         write_mode="merge_insert",
+    ),
+    TableSpec(
+        "ops.bronze_objects",
+        grain="one row per landing object in bronze.events",
+        key=("source_object_key",),
+        module="jobs/bronze_objects.py",
+        description=(
+            "Index of the landing objects Bronze holds, trusted only up to the Bronze version"
+            " it covers (a cache of bronze.events.source_object_key)."
+        ),
+        columns=_cols(
+            ("source_object_key", "string", "landing object in Bronze", False),
+            ("bronze_table_id", "string", "Delta table id of bronze.events", False),
+            ("bronze_version", "bigint", "Bronze version the index covered when added", False),
+            ("indexed_at", "timestamp", "when", False),
+        ),
+        write_mode="append",
     ),
     TableSpec(
         "ops.quarantine_replays",

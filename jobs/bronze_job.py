@@ -4,7 +4,8 @@ The processed-objects log is the Bronze table itself (its `source_object_key` co
 object's rows and its "processed" mark are committed in the same Delta transaction, so a job
 killed mid-write leaves either nothing or whole objects behind, and a rerun appends exactly the
 missing objects. Objects are processed in chunks of `bronze_chunk_objects`, each chunk one
-commit.
+commit. Which objects Bronze holds is read from its index, `ops.bronze_objects`, when the
+Delta log proves the index current (see jobs/bronze_objects.py), else from Bronze's data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +27,7 @@ from bronze.events import lines_from_objects, with_bronze_envelope, with_lineage
 from bronze.landing import LandingKey, parse_event_key
 from bronze.objectstore import ObjectStore, make_object_store
 from conf.settings import Settings, get_settings
+from jobs import bronze_objects
 from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
@@ -42,10 +45,10 @@ _KEYS_SCHEMA = T.StructType(
 )
 
 
-def pending_objects(
-    spark: SparkSession, settings: Settings, store: ObjectStore, until: dt.date | None
+def landing_objects(
+    store: ObjectStore, until: dt.date | None
 ) -> tuple[list[LandingKey], list[str]]:
-    """Landing objects not yet in Bronze (received on or before `until`), and ignored keys."""
+    """Landing objects received on or before `until`, and keys outside the landing layout."""
     keys, ignored = [], []
     for key in store.list("events/"):
         try:
@@ -55,20 +58,43 @@ def pending_objects(
             continue
         if until is None or parsed.received_at.date() <= until:
             keys.append(parsed)
-    lake = Lake(spark, settings)
-    done: set[str] = set()
-    days = sorted({k.received_at.date() for k in keys})
-    if days and lake.exists("bronze.events"):
-        # only the arrival dates of the candidates: partition pruning keeps this read small
-        rows = (
-            lake.read("bronze.events")
-            .filter(F.col("received_date").isin(days))
-            .select("source_object_key")
-            .distinct()
-            .collect()
+    return keys, ignored
+
+
+@dataclass(frozen=True)
+class ObjectsInBronze:
+    """Landing objects Bronze holds, and whether the index must be rebuilt after the run."""
+
+    keys: set[str]
+    is_from_index: bool
+
+
+def objects_in_bronze(lake: Lake) -> ObjectsInBronze:
+    """Landing objects in Bronze: from the index when it is provably current, else the data."""
+    indexed = bronze_objects.indexed_objects(lake.settings)
+    if indexed is not None:
+        return ObjectsInBronze(indexed, is_from_index=True)
+    snapshot = bronze_objects.bronze_snapshot(lake.settings)
+    return ObjectsInBronze(bronze_objects.read_bronze_objects(lake, snapshot), is_from_index=False)
+
+
+def _update_index(lake: Lake, known: ObjectsInBronze, appended: list[str]) -> None:
+    """Bring `ops.bronze_objects` up to Bronze's current version."""
+    snapshot = bronze_objects.bronze_snapshot(lake.settings)
+    if snapshot is None:
+        return
+    now = dt.datetime.now(dt.UTC)
+    if known.is_from_index:
+        if appended:
+            lake.append(
+                "ops.bronze_objects",
+                bronze_objects.to_index_df(lake.spark, appended, snapshot, now),
+            )
+    else:
+        lake.replace(
+            "ops.bronze_objects",
+            bronze_objects.to_index_df(lake.spark, known.keys | set(appended), snapshot, now),
         )
-        done = {r[0] for r in rows}
-    return [k for k in keys if k.key not in done], ignored
 
 
 def _keys_df(spark: SparkSession, keys: Sequence[LandingKey]) -> DataFrame:
@@ -127,7 +153,9 @@ def run_bronze(
     lake = Lake(spark, settings)
     with pipeline_run(spark, settings, "bronze", params) as run:
         run.phase("list landing objects")
-        pending, ignored = pending_objects(spark, settings, store, until)
+        keys, ignored = landing_objects(store, until)
+        known = objects_in_bronze(lake)
+        pending = [k for k in keys if k.key not in known.keys]
         run.phase("append objects")
         if ignored:
             log.warning("ignored objects outside the landing layout", extra={"keys": ignored[:20]})
@@ -155,6 +183,8 @@ def run_bronze(
             log.info(
                 "bronze chunk committed", extra={"objects": len(chunk), "rows": counts["rows"]}
             )
+        run.phase("index objects")
+        _update_index(lake, known, [k.key for k in pending])
         run.rows_in = len(pending)
         run.rows_out = rows_out
         run.metrics = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from bronze.landing import event_key
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
 from jobs.bronze_job import run_bronze
+from jobs.bronze_objects import indexed_objects
 from jobs.lake import Lake
 
 pytestmark = pytest.mark.integration
@@ -104,3 +106,62 @@ def test_csv_and_parquet_objects(
     assert (result["rows"], result["parse_errors"]) == (2, 0)
     ids = {r[0] for r in Lake(spark, settings).read("bronze.events").select("event_id").collect()}
     assert ids == {"22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"}
+
+
+def _index(spark: SparkSession, settings: Settings) -> set[str]:
+    rows = Lake(spark, settings).read("ops.bronze_objects").select("source_object_key").collect()
+    return {r[0] for r in rows}
+
+
+def _bronze_keys(spark: SparkSession, settings: Settings) -> set[str]:
+    rows = Lake(spark, settings).read("bronze.events").select("source_object_key").collect()
+    return {r[0] for r in rows}
+
+
+def test_the_object_index_is_used_only_while_the_log_proves_it_current(
+    spark: SparkSession, lake: tuple[Settings, LocalObjectStore]
+) -> None:
+    """Index == Bronze's keys after every run; a gap in the log rebuilds it, never duplicates."""
+    settings, store = lake
+    bronze = Lake(spark, settings)
+    assert indexed_objects(settings) is None  # no Bronze, no index
+    store.put_if_absent(event_key("usage", T0, "api", "i1"), GOOD)
+    run_bronze(spark, settings, store=store)
+    assert (
+        _index(spark, settings)
+        == _bronze_keys(spark, settings)
+        == {event_key("usage", T0, "api", "i1")}
+    )
+    assert indexed_objects(settings) == _index(spark, settings)
+
+    # maintenance commits add no object: the index stays trusted
+    spark.sql(f"OPTIMIZE delta.`{bronze.path('bronze.events')}`")
+    assert indexed_objects(settings) == _index(spark, settings)
+    store.put_if_absent(event_key("payment", T0, "batch", "i2"), GOOD)
+    assert run_bronze(spark, settings, store=store)["objects"] == 1
+    assert _index(spark, settings) == _bronze_keys(spark, settings)
+    assert len(_index(spark, settings)) == 2
+
+    # a Bronze commit the index never saw (a run killed before its index append)
+    orphan = event_key("usage", T0 + dt.timedelta(days=1), "api", "i3")
+    store.put_if_absent(orphan, GOOD)
+    rows = bronze.read("bronze.events").limit(1).withColumn("source_object_key", F.lit(orphan))
+    bronze.append("bronze.events", rows)
+    assert indexed_objects(settings) is None
+    assert run_bronze(spark, settings, store=store)["objects"] == 0  # not appended twice
+    assert _index(spark, settings) == _bronze_keys(spark, settings)
+    assert orphan in _index(spark, settings)
+    assert indexed_objects(settings) == _index(spark, settings)
+
+
+def test_an_index_of_another_bronze_table_is_not_trusted(
+    spark: SparkSession, lake: tuple[Settings, LocalObjectStore]
+) -> None:
+    settings, store = lake
+    store.put_if_absent(event_key("usage", T0, "api", "r1"), GOOD)
+    run_bronze(spark, settings, store=store)
+    shutil.rmtree(Lake(spark, settings).path("bronze.events"))
+    spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[union-attr]
+    assert indexed_objects(settings) is None
+    assert run_bronze(spark, settings, store=store)["objects"] == 1
+    assert _index(spark, settings) == _bronze_keys(spark, settings)
