@@ -9,6 +9,8 @@ before anything is committed, so a broken frame never reaches a published table.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -20,6 +22,10 @@ from bronze.contracts import EVENT_MODELS
 from bronze.schemas import spark_schema
 from conf.catalog import SILVER_LINEAGE, TableName, TableSpec, table
 from conf.settings import Settings
+
+log = logging.getLogger("finlake.lake")
+# a commit, checkpoint, checksum or the checkpoint pointer: the table has been created
+COMMITTED_LOG_FILE = re.compile(r"^(\d{20}\.|_last_checkpoint$)")
 
 
 class TableContractViolation(ValueError):
@@ -298,6 +304,7 @@ class Lake:
         """Create the table with its partitioning and properties if it does not exist."""
         if self.exists(name):
             return
+        self._clear_aborted_creation(name)
         spec = table(name)
         builder = (
             DeltaTable.createIfNotExists(self.spark).location(self.path(name)).addColumns(df.schema)
@@ -307,6 +314,25 @@ class Lake:
         for key, value in spec.all_properties.items():
             builder = builder.property(key, value)
         builder.execute()
+
+    def _clear_aborted_creation(self, name: TableName) -> None:
+        """Remove a `_delta_log` without any commit: what a creation killed midway leaves.
+
+        Delta refuses to create a table over it (DELTA_TABLE_NOT_FOUND), so one kill at the
+        wrong moment would block the table for good. A log with no commit or checkpoint
+        file has never been visible to any reader; a committed log is never touched.
+        """
+        jvm = self.spark._jvm
+        assert jvm is not None
+        log_path = jvm.org.apache.hadoop.fs.Path(f"{self.path(name)}/_delta_log")
+        fs = log_path.getFileSystem(self.spark._jsc.hadoopConfiguration())
+        if not fs.exists(log_path):
+            return
+        names = [status.getPath().getName() for status in fs.listStatus(log_path)]
+        if any(COMMITTED_LOG_FILE.match(n) for n in names):
+            return
+        log.warning("clearing an aborted table creation", extra={"table": name, "files": names})
+        fs.delete(log_path, True)
 
 
 def _same_type(actual: T.DataType, declared: T.DataType) -> bool:

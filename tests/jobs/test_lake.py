@@ -86,3 +86,23 @@ def test_replace_range_keeps_other_dates(spark: SparkSession, tmp_path: Path) ->
     got = {r["cost_date"]: r["amount_usd"] for r in lake.read("gold.costs_daily").collect()}
     assert [int(got[D + i * day]) for i in range(3)] == [1, 9, 1]
     assert lake.version("gold.costs_daily") == 2
+
+
+def test_a_creation_killed_before_its_first_commit_does_not_block_the_table(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """What a kill mid-create leaves (a `_delta_log` with a temp file, no commit) is cleared."""
+    lake = _lake(spark, tmp_path)
+    log = Path(lake.path("ops.gold_consumed")) / "_delta_log"
+    (log / "_staged_commits").mkdir(parents=True)
+    (log / ".00000000000000000000.json.c547792c.tmp").write_text("{")
+    lake.merge_insert("ops.gold_consumed", _consumed(spark, [("a", "g")]))  # type: ignore[arg-type]
+    assert lake.read("ops.gold_consumed").count() == 1
+    assert not list(log.glob(".*.tmp"))
+
+
+def test_a_committed_log_is_never_cleared(spark: SparkSession, tmp_path: Path) -> None:
+    lake = _lake(spark, tmp_path)
+    lake.merge_insert("ops.gold_consumed", _consumed(spark, [("a", "g")]))  # type: ignore[arg-type]
+    lake.merge_insert("ops.gold_consumed", _consumed(spark, [("b", "g")]))  # type: ignore[arg-type]
+    assert lake.read("ops.gold_consumed").count() == 2
