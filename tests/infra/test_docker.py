@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,28 @@ def test_python_packages_come_from_hashed_lockfiles(stages: dict[str, Stage]) ->
         pins = re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==", text, re.M)
         assert pins, lock
         assert text.count("--hash=sha256:") >= len(pins), f"{lock}: every pin hashed"
+
+
+def _name(requirement: str) -> str:
+    """Normalized distribution name of a requirement string (PEP 503)."""
+    match = re.match(r"[A-Za-z0-9_.\-]+", requirement)
+    assert match, requirement
+    return re.sub(r"[-_.]+", "-", match.group(0)).lower()
+
+
+def test_every_declared_dependency_is_in_its_lockfile() -> None:
+    """Images and bundles install only the locks (`--no-deps`): a dependency missing from
+    them is missing at run time (deltalake and rich once were)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {
+        "runtime": project["dependencies"],
+        "dev": [*project["dependencies"], *project["optional-dependencies"]["dev"]],
+    }
+    for lock, requirements in wanted.items():
+        text = (REPO / "requirements" / f"{lock}.lock").read_text()
+        pinned = {_name(p) for p in re.findall(r"^([A-Za-z0-9_.\-]+)==", text, re.M)}
+        missing = sorted({_name(r) for r in requirements} - pinned)
+        assert not missing, f"requirements/{lock}.lock lacks {missing}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
