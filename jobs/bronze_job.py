@@ -74,13 +74,13 @@ def objects_in_bronze(lake: Lake) -> ObjectsInBronze:
     indexed = bronze_objects.indexed_objects(lake.settings)
     if indexed is not None:
         return ObjectsInBronze(indexed, is_from_index=True)
-    snapshot = bronze_objects.bronze_snapshot(lake.settings)
+    snapshot = bronze_objects.bronze_snapshot(lake)
     return ObjectsInBronze(bronze_objects.read_bronze_objects(lake, snapshot), is_from_index=False)
 
 
 def _update_index(lake: Lake, known: ObjectsInBronze, appended: list[str]) -> None:
     """Bring `ops.bronze_objects` up to Bronze's current version."""
-    snapshot = bronze_objects.bronze_snapshot(lake.settings)
+    snapshot = bronze_objects.bronze_snapshot(lake)
     if snapshot is None:
         return
     now = dt.datetime.now(dt.UTC)

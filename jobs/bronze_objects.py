@@ -18,9 +18,11 @@ VACUUM), which adds no object. Anything else rebuilds it from Bronze's data:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -29,6 +31,7 @@ from conf.settings import Settings
 from jobs import lake_reader
 from jobs.lake import Lake
 
+log = logging.getLogger("finlake.bronze")
 MAINTENANCE_OPERATIONS = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
 
 
@@ -40,16 +43,33 @@ class BronzeSnapshot:
     version: int
 
 
-def bronze_snapshot(settings: Settings) -> BronzeSnapshot | None:
+def bronze_snapshot(lake: Lake) -> BronzeSnapshot | None:
     """Table id and latest version of `bronze.events` (None when it does not exist)."""
-    bronze = lake_reader.open_table(settings, settings.location("bronze.events"))
-    if bronze is None:
-        return None
-    return BronzeSnapshot(str(bronze.metadata().id), bronze.version())
+    try:
+        bronze = lake_reader.open_table(lake.settings, lake.path("bronze.events"))
+        if bronze is None:
+            return None
+        return BronzeSnapshot(str(bronze.metadata().id), bronze.version())
+    except Exception:  # delta-rs cannot read the log: ask Spark (slower, same answer)
+        log.warning("delta-rs cannot read bronze.events; asking Spark", exc_info=True)
+        version = lake.version("bronze.events")
+        if version is None:
+            return None
+        detail = DeltaTable.forPath(lake.spark, lake.path("bronze.events")).detail().first()
+        assert detail is not None
+        return BronzeSnapshot(str(detail["id"]), version)
 
 
 def indexed_objects(settings: Settings) -> set[str] | None:
     """Landing objects in Bronze according to the index; None when it cannot be trusted."""
+    try:
+        return _indexed_objects(settings)
+    except Exception:  # a log delta-rs cannot read: Bronze's data answers instead
+        log.warning("bronze object index unreadable; reading Bronze", exc_info=True)
+        return None
+
+
+def _indexed_objects(settings: Settings) -> set[str] | None:
     bronze = lake_reader.open_table(settings, settings.location("bronze.events"))
     index = lake_reader.open_table(settings, settings.location("ops.bronze_objects"))
     if bronze is None or index is None:

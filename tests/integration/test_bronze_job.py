@@ -14,7 +14,7 @@ from bronze.landing import event_key
 from bronze.objectstore import LocalObjectStore
 from conf.settings import Settings
 from jobs.bronze_job import run_bronze
-from jobs.bronze_objects import indexed_objects
+from jobs.bronze_objects import bronze_snapshot, indexed_objects
 from jobs.lake import Lake
 
 pytestmark = pytest.mark.integration
@@ -163,5 +163,24 @@ def test_an_index_of_another_bronze_table_is_not_trusted(
     shutil.rmtree(Lake(spark, settings).path("bronze.events"))
     spark._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()  # type: ignore[union-attr]
     assert indexed_objects(settings) is None
+    assert run_bronze(spark, settings, store=store)["objects"] == 1
+    assert _index(spark, settings) == _bronze_keys(spark, settings)
+
+
+def test_without_delta_rs_spark_answers_the_same(
+    spark: SparkSession, lake: tuple[Settings, LocalObjectStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, store = lake
+    store.put_if_absent(event_key("usage", T0, "api", "s1"), GOOD)
+    run_bronze(spark, settings, store=store)
+    expected = bronze_snapshot(Lake(spark, settings))
+
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise OSError("log unreadable")
+
+    monkeypatch.setattr("jobs.lake_reader.open_table", unreadable)
+    assert bronze_snapshot(Lake(spark, settings)) == expected
+    assert indexed_objects(settings) is None
+    store.put_if_absent(event_key("usage", T0, "api", "s2"), GOOD)
     assert run_bronze(spark, settings, store=store)["objects"] == 1
     assert _index(spark, settings) == _bronze_keys(spark, settings)
