@@ -22,7 +22,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -52,12 +51,10 @@ def bronze_snapshot(lake: Lake) -> BronzeSnapshot | None:
         return BronzeSnapshot(str(bronze.metadata().id), bronze.version())
     except Exception:  # delta-rs cannot read the log: ask Spark (slower, same answer)
         log.warning("delta-rs cannot read bronze.events; asking Spark", exc_info=True)
-        version = lake.version("bronze.events")
-        if version is None:
+        version, table_id = lake.version("bronze.events"), lake.table_id("bronze.events")
+        if version is None or table_id is None:
             return None
-        detail = DeltaTable.forPath(lake.spark, lake.path("bronze.events")).detail().first()
-        assert detail is not None
-        return BronzeSnapshot(str(detail["id"]), version)
+        return BronzeSnapshot(table_id, version)
 
 
 def indexed_objects(settings: Settings) -> set[str] | None:

@@ -70,6 +70,13 @@ class Lake:
         row = DeltaTable.forPath(self.spark, self.path(name)).history(1).select("version").first()
         return int(row[0]) if row else None
 
+    def table_id(self, name: TableName) -> str | None:
+        """Delta table id (its metadata id), or None if the table does not exist."""
+        if not self.exists(name):
+            return None
+        detail = DeltaTable.forPath(self.spark, self.path(name)).detail().first()
+        return str(detail["id"]) if detail is not None else None
+
     def history(self, name: TableName, limit: int | None = None) -> DataFrame:
         """Delta history of the table (newest first)."""
         delta = DeltaTable.forPath(self.spark, self.path(name))
