@@ -370,10 +370,12 @@ def process_type(
         if not batch.rebuild
         else lake.spark.createDataFrame([], lake.schema(target)).select(*EXISTING_KEY_COLUMNS)
     )
-    classified_df = with_classification(
-        to_typed_events(rows_df, spec, refs, lateness), existing_df
-    ).localCheckpoint(eager=True)
-    out.cached.append(classified_df)
+    # typed rows are computed once: classification reads them three times (candidates, their
+    # ids, rule failures), and over the parse's full lineage that cost 114 s instead of 21 s
+    # on the 2-year lake's 750k usage rows (docs/benchmarks.md, issue 18, third step)
+    typed_df = to_typed_events(rows_df, spec, refs, lateness).localCheckpoint(eager=True)
+    classified_df = with_classification(typed_df, existing_df).localCheckpoint(eager=True)
+    out.cached.extend([typed_df, classified_df])
     counts = TypeCounts.from_rows(to_outcome_counts(classified_df).collect())
     counts.check_identity(event_type)
     valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
