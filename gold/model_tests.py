@@ -90,10 +90,15 @@ def to_key_test_counts(df: DataFrame, name: str, key: tuple[str, ...]) -> DataFr
 
 
 def to_fk_violations(df: DataFrame, fk: ForeignKey, target_df: DataFrame) -> DataFrame:
-    """Distinct values of `fk.column` missing from `target_df[fk.target_column]`."""
-    values = df.select(F.col(fk.column).alias("_v")).filter(F.col("_v").isNotNull()).distinct()
-    targets = target_df.select(F.col(fk.target_column).alias("_v")).distinct()
-    return values.join(targets, "_v", "left_anti")
+    """Distinct values of `fk.column` missing from `target_df[fk.target_column]`.
+
+    Targets are dimensions (small by design), so their key column is broadcast and only the
+    missing values are made distinct: no shuffle of either side, which on a daily run was
+    most of the model tests' time (7.0 s -> 4.9 s for one day, issue 18).
+    """
+    values = df.select(F.col(fk.column).alias("_v")).filter(F.col("_v").isNotNull())
+    targets = target_df.select(F.col(fk.target_column).alias("_v"))
+    return values.join(F.broadcast(targets), "_v", "left_anti").distinct()
 
 
 def to_fk_test_counts(df: DataFrame, name: str, fk: ForeignKey, target_df: DataFrame) -> DataFrame:
