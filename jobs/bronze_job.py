@@ -170,6 +170,9 @@ def run_bronze(
                 .withColumn("received_date", F.to_date("received_at"))
                 .transform(with_bronze_envelope)
                 .transform(lambda df: with_lineage(df, run.run_id))
+                # one writer task per arrival date: each date gets one file per chunk instead
+                # of one per input split (1,980 -> 730 files for 2,000 objects, 15.6 -> 6.8 s)
+                .repartition("received_date")
             ).cache()
             counts = bronze_df.agg(
                 F.count("*").alias("rows"),
