@@ -375,7 +375,7 @@ def process_type(
     # on the 2-year lake's 750k usage rows (docs/benchmarks.md, issue 18, third step)
     typed_df = to_typed_events(rows_df, spec, refs, lateness).localCheckpoint(eager=True)
     classified_df = with_classification(typed_df, existing_df).localCheckpoint(eager=True)
-    out.cached.extend([typed_df, classified_df])
+    out.cached.append(classified_df)  # the typed rows are not referenced past this point
     counts = TypeCounts.from_rows(to_outcome_counts(classified_df).collect())
     counts.check_identity(event_type)
     valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
