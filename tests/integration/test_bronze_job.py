@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -184,3 +185,35 @@ def test_without_delta_rs_spark_answers_the_same(
     store.put_if_absent(event_key("usage", T0, "api", "s2"), GOOD)
     assert run_bronze(spark, settings, store=store)["objects"] == 1
     assert _index(spark, settings) == _bronze_keys(spark, settings)
+
+
+def test_each_arrival_date_is_written_once_per_chunk_and_a_large_date_is_split(
+    spark: SparkSession, lake: tuple[Settings, LocalObjectStore]
+) -> None:
+    """Many objects of a few dates give one file per date; a date larger than the adaptive
+    target size is still written by several tasks (a history load landed in one day)."""
+    settings, store = lake
+    for i in range(6):
+        store.put_if_absent(
+            event_key("usage", T0 + dt.timedelta(days=i % 2), "batch", f"o{i}"), GOOD
+        )
+    run_bronze(spark, settings, store=store)
+    bronze = Path(Lake(spark, settings).path("bronze.events"))
+    per_date = {p.name: len(list(p.glob("*.parquet"))) for p in bronze.glob("received_date=*")}
+    assert per_date == {"received_date=2024-03-01": 1, "received_date=2024-03-02": 1}
+
+    def line() -> bytes:  # incompressible, so the shuffle really holds ~4 MB
+        return GOOD.replace(b'"c1"', b'"c1","note":"' + os.urandom(1000).hex().encode() + b'"')
+
+    day = T0 + dt.timedelta(days=5)
+    for i in range(40):
+        lines = b"\n".join(line() for _ in range(50))
+        store.put_if_absent(event_key("usage", day, "batch", f"big{i}"), lines)
+    key = "spark.sql.adaptive.advisoryPartitionSizeInBytes"
+    previous = spark.conf.get(key)
+    spark.conf.set(key, "64k")
+    try:
+        assert run_bronze(spark, settings, store=store)["rows"] == 2000
+    finally:
+        spark.conf.set(key, previous)
+    assert len(list((bronze / "received_date=2024-03-06").glob("*.parquet"))) > 1
