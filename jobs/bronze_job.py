@@ -176,12 +176,7 @@ def run_bronze(
                 F.sum(F.col("is_parse_error").cast("int")).alias("errors"),
             ).first()
             assert counts is not None
-            # rows of one arrival date go to one writer task, so each date gets one file per
-            # chunk instead of one per input split (1,980 -> 730 files for 2,000 objects,
-            # 15.6 -> 6.8 s). A rebalance, not a repartition, and applied after the cache (a
-            # cached plan keeps its partitioning): adaptive execution still splits a date too
-            # large for one task, e.g. a history load landed in one day.
-            lake.append("bronze.events", bronze_df.hint("rebalance", "received_date"))
+            lake.append("bronze.events", bronze_df)
             bronze_df.unpersist()
             rows_out += int(counts["rows"])
             parse_errors += int(counts["errors"] or 0)

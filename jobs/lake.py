@@ -137,8 +137,15 @@ class Lake:
         """Append rows (schema evolution for contract tables: new optional fields)."""
         checked = self._checked(name, df, key_checked)
         self._ensure(name, checked)
-        writer = checked.write.format("delta").mode("append")
         spec = table(name)
+        if spec.partition_by:
+            # one writer task per partition value, so a partition gets one file per append
+            # instead of one per input split (Bronze: 1,980 -> 730 files for 2,000 objects);
+            # a rebalance, not a repartition, so adaptive execution still splits a value too
+            # large for one task (a history load landed in one day). Applied here, after any
+            # cache of `df`: a cached plan keeps its partitioning.
+            checked = checked.hint("rebalance", *spec.partition_by)
+        writer = checked.write.format("delta").mode("append")
         if spec.contract is not None or not spec.columns:
             # contract tables evolve with new optional fields; tables whose columns their module
             # owns (forecast outputs, model runs) add nullable columns the same way
