@@ -36,7 +36,7 @@ from gold.subscriptions_snapshot import to_subscription_changes, to_subscription
 from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.lake import Lake
 from jobs.observability import RunRecord, configure_logging, pipeline_run
-from jobs.spark import get_spark
+from jobs.spark import execution_for, get_spark
 from silver.dq import DQCriticalFailure, DQResult
 from silver.reference import to_fx_daily, with_rate_on
 
@@ -54,6 +54,9 @@ PUBLISHED = (
 # Small Spark jobs (per-table model tests, table writes) run this many at a time: a Gold day is
 # dominated by per-job driver overhead, which overlaps well on two cores.
 CONCURRENT_JOBS = 4
+# An incremental range of at most this many days runs with interpreted expressions (see
+# `jobs.spark.execution_for`); full rebuilds and long backfills keep code generation.
+SMALL_RANGE_DAYS = 31
 EVENT_TABLES: tuple[TableName, ...] = (
     "silver.subscription",
     "silver.payment",
@@ -95,6 +98,17 @@ def _pending_runs(lake: Lake) -> list[PendingRun]:
         .collect()
     )
     return [PendingRun(r["run_id"], r["first"], r["last"]) for r in rows if r["first"]]
+
+
+def _plan_inputs(
+    lake: Lake,
+) -> tuple[tuple[dt.date, dt.date], dt.date | None, list[PendingRun]]:
+    """Data bounds, published end and pending runs: small independent reads, overlapped."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        bounds = pool.submit(_data_bounds, lake)
+        published_end = pool.submit(_published_end, lake)
+        pending = pool.submit(_pending_runs, lake)
+        return bounds.result(), published_end.result(), pending.result()
 
 
 def _data_bounds(lake: Lake) -> tuple[dt.date, dt.date]:
@@ -240,12 +254,13 @@ def build_dimensions(
 
 
 def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableName, DataFrame]:
-    """Facts and day marts for the range (each frame checkpointed: they feed later tables)."""
+    """Facts and day marts for the range (each frame checkpointed: they feed later tables).
+
+    Independent frames are computed concurrently: on a daily range each is a small job whose
+    cost is mostly fixed overhead.
+    """
     spark = lake.spark
     in_range = F.col("event_date").between(rng.start, rng.end)
-    snapshot_df = checkpoint(
-        to_subscriptions_snapshot(inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end)
-    )
     paid_df = inputs.payment_df.filter(F.col("status") == "succeeded")
     payment_facts_df = to_payment_facts(
         inputs.payment_df.filter(in_range),
@@ -259,20 +274,33 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
         .transform(lambda d: with_rate_on(d, inputs.fx_daily_df, "incurred_date"))
         .withColumn("amount_usd", to_usd(F.col("amount"), F.col("rate_to_usd")))
     )
-    revenue_df = checkpoint(run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}))
-    costs_df = checkpoint(run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}))
-    usage_df = run_model(spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)})
-    mrr_df = run_model(spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df})
-    region_df = run_model(
-        spark, "revenue_region_daily", {"revenue_daily": revenue_df, "costs_daily": costs_df}
+    snapshot_df, revenue_df, costs_df, usage_df = _checkpoints(
+        [
+            to_subscriptions_snapshot(
+                inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end
+            ),
+            run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}),
+            run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}),
+            run_model(spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)}),
+        ]
+    )
+    mrr_df, region_df = _checkpoints(
+        [
+            run_model(spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df}),
+            run_model(
+                spark,
+                "revenue_region_daily",
+                {"revenue_daily": revenue_df, "costs_daily": costs_df},
+            ),
+        ]
     )
     return {
         "gold.subscriptions_snapshot": snapshot_df,
         "gold.revenue_daily": revenue_df,
         "gold.costs_daily": costs_df,
-        "gold.usage_daily": checkpoint(usage_df),
-        "gold.mrr_daily": checkpoint(mrr_df),
-        "gold.revenue_region_daily": checkpoint(region_df),
+        "gold.usage_daily": usage_df,
+        "gold.mrr_daily": mrr_df,
+        "gold.revenue_region_daily": region_df,
     }
 
 
@@ -282,23 +310,43 @@ def build_monthly(
     """MRR movements, churn and cohort retention for the months the range touches."""
     states = to_month_states(inputs.changes_df, inputs.dim_customer_df, rng.month_start, rng.end)
     marts = to_monthly_marts(states.map(checkpoint), regions_df, rng.month_start)
-    return {f"gold.{name}": checkpoint(df) for name, df in marts.items()}  # type: ignore[misc]
+    names = list(marts)
+    frames = _checkpoints([marts[name] for name in names])
+    return {f"gold.{name}": df for name, df in zip(names, frames, strict=True)}  # type: ignore[misc]
 
 
-def write_tables(lake: Lake, frames: dict[TableName, DataFrame], rng: GoldRange) -> None:
-    """Publish every tested frame by its catalog mode (ranges, or whole tables on full runs).
+def _checkpoints(frames: Sequence[DataFrame]) -> list[DataFrame]:
+    """`checkpoint` of each frame, computed concurrently; results in order."""
+    return _concurrently(checkpoint, frames)
 
-    Tables are independent Delta logs, so their writes run concurrently.
+
+def write_tables(
+    lake: Lake,
+    frames: dict[TableName, DataFrame],
+    rng: GoldRange,
+    fingerprints: dict[TableName, str] | None = None,
+) -> None:
+    """Publish every tested frame: dimensions (those in `fingerprints`) whole, with their
+    fingerprint; the others by their catalog mode (ranges, or whole tables on full runs).
+
+    Tables are independent Delta logs, so their writes run concurrently; dimensions are
+    published first, so a reader never sees a fact whose dimension row is not there yet.
     """
+    fingerprints = fingerprints or {}
 
     def write(name: TableName) -> None:
+        if name in fingerprints:
+            lake.replace(name, frames[name], metadata=fingerprints[name], key_checked=True)
+            return
         spec = table(name)
         monthly = spec.range_column == "month_start_date"
         start = rng.month_start if monthly else rng.start
         end = rng.end.replace(day=1) if monthly else rng.end
         lake.write(name, frames[name], start=start, end=end, whole=rng.full, key_checked=True)
 
-    _concurrently(write, list(frames))
+    dimensions = [name for name in frames if name in fingerprints]
+    _concurrently(write, dimensions)
+    _concurrently(write, [name for name in frames if name not in fingerprints])
 
 
 def _concurrently(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
@@ -404,14 +452,13 @@ def run_gold(
     params = {"start": start, "end": end, "until": until, "full": full}
     with pipeline_run(spark, settings, "gold", json.loads(json.dumps(params, default=str))) as run:
         run.phase("plan range")
-        data_start, latest_arrival = _data_bounds(lake)
+        (data_start, latest_arrival), published_end, pending = _plan_inputs(lake)
         as_of = until or latest_arrival
-        published_end = _published_end(lake)
         rng = plan_range(
             data_start=data_start,
             as_of=as_of,
             published_end=published_end,
-            pending=_pending_runs(lake),
+            pending=pending,
             start=start,
             end=end,
             full=full,
@@ -420,20 +467,10 @@ def run_gold(
             run.metrics = {"skipped": True, "reason": "nothing to recompute", "as_of": str(as_of)}
             return dict(run.metrics)
         log.info("gold range", extra={"start": str(rng.start), "end": str(rng.end)})
-        old_values = _published_values(lake, rng.start, rng.end)
-        results = _build(lake, run, rng, data_start)
+        is_small = not rng.full and (rng.end - rng.start).days < SMALL_RANGE_DAYS
+        with execution_for(spark, is_small=is_small):
+            results, restated = _build_and_record(lake, run, rng, data_start, published_end)
         critical = [r for r in results if r.is_critical_failure]
-        run.phase("bookkeeping")
-        restated = 0
-        if not critical:  # nothing was published otherwise: no restatement, nothing consumed
-            restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
-            _consume(lake, run.run_id, rng)
-        lake.append(
-            "ops.dq_results",
-            spark.createDataFrame(
-                [r.as_row(run.run_id) for r in results], lake.schema("ops.dq_results")
-            ),
-        )
         run.metrics = {
             "range_start": rng.start.isoformat(),
             "range_end": rng.end.isoformat(),
@@ -445,6 +482,27 @@ def run_gold(
         if critical and raise_on_critical:
             raise DQCriticalFailure(critical)
         return dict(run.metrics)
+
+
+def _build_and_record(
+    lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date, published_end: dt.date | None
+) -> tuple[list[DQResult], int]:
+    """Build, test and publish the range, then log restatements, consumed runs and results."""
+    old_values = _published_values(lake, rng.start, rng.end)
+    results = _build(lake, run, rng, data_start)
+    critical = [r for r in results if r.is_critical_failure]
+    run.phase("bookkeeping")
+    restated = 0
+    if not critical:  # nothing was published otherwise: no restatement, nothing consumed
+        restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
+        _consume(lake, run.run_id, rng)
+    lake.append(
+        "ops.dq_results",
+        lake.spark.createDataFrame(
+            [r.as_row(run.run_id) for r in results], lake.schema("ops.dq_results")
+        ),
+    )
+    return results, restated
 
 
 def _consume(lake: Lake, run_id: str, rng: GoldRange) -> None:
@@ -464,16 +522,18 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
     inputs = read_inputs(lake, rng.end)
     run.phase("dimensions")
     built = build_dimensions(lake, inputs, data_start, rng.end)
-    dims = {  # only dimensions whose inputs changed are tested and written again
-        name: checkpoint(df)
-        for name, (df, fingerprint) in built.items()
+    changed = [  # only dimensions whose inputs changed are tested and written again
+        name
+        for name, (_, fingerprint) in built.items()
         if rng.full or lake.last_commit_metadata(name) != fingerprint
-    }
+    ]
+    dims = dict(zip(changed, _checkpoints([built[n][0] for n in changed]), strict=True))
     regions_df = built["gold.dim_region"][0]
-    run.phase("day facts and marts")
-    days = build_day_facts(lake, inputs, rng)
-    run.phase("monthly marts")
-    monthly = build_monthly(inputs, rng, regions_df)
+    run.phase("facts and marts")
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent: their small jobs overlap
+        days_future = pool.submit(build_day_facts, lake, inputs, rng)
+        monthly_future = pool.submit(build_monthly, inputs, rng, regions_df)
+        days, monthly = days_future.result(), monthly_future.result()
     frames = dims | days | monthly
     run.phase("model tests")
     results = model_test_results(lake, frames)
@@ -483,9 +543,7 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
     critical = [r for r in results if r.is_critical_failure]
     if not critical:
         run.phase("publish")
-        for name, df in dims.items():
-            lake.replace(name, df, metadata=built[name][1], key_checked=True)
-        write_tables(lake, days | monthly, rng)
+        write_tables(lake, frames, rng, {name: built[name][1] for name in dims})
     return results
 
 

@@ -175,6 +175,10 @@ class RunRecord:
         for listener in tuple(_PHASE_LISTENERS):
             listener(self.job_name, name)
 
+    def add_phase_seconds(self, name: str, seconds: float) -> None:
+        """Record `seconds` under `name` for work timed by its own thread (overlapping phases)."""
+        self.phase_seconds[name] = round(self.phase_seconds.get(name, 0.0) + seconds, 3)
+
     def close_phase(self) -> None:
         """Record the wall seconds of the current phase in `phase_seconds`."""
         if self._phase is not None:

@@ -29,7 +29,8 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
@@ -43,6 +44,13 @@ JAVA17_CANDIDATES = ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/openjdk
 LOOPBACK = "127.0.0.1"
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 JAR_MANIFEST = "finlake-jars.json"
+# Session settings of a small run (`execution_for`): no whole-stage code generation, and
+# expressions evaluated by their interpreted implementations (every Spark expression has one;
+# Spark's own test suites run in this mode too).
+SMALL_RUN_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
 # Folder name of the code archive on executors (`--archives <zip>#finlake_code`).
 CODE_ARCHIVE_ALIAS = "finlake_code"
 
@@ -205,6 +213,32 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if _uses_s3(settings):
         conf.update(_s3a_conf(settings))
     return conf
+
+
+@contextmanager
+def execution_for(spark: SparkSession, *, is_small: bool) -> Iterator[None]:
+    """Interpreted expressions inside the block when the run is small; Spark's defaults else.
+
+    Spark generates and compiles Java code for every query (Janino, then the JIT). On a daily
+    increment of a few thousand rows that compilation is most of the work: in a fresh
+    process, one new day through Silver and Gold took 42 + 54 s compiled and 32 + 34 s
+    interpreted, while a full rebuild was the same or slower interpreted (Silver 122 s vs
+    126 s, Gold 59 s vs 69 s; docs/benchmarks.md, issue 18). The previous values are restored.
+    """
+    if not is_small:
+        yield
+        return
+    previous: dict[str, str | None] = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF}
+    for key, value in SMALL_RUN_CONF.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, before in previous.items():
+            if before is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, before)
 
 
 def is_local_master(master: str | None) -> bool:
