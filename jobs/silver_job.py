@@ -54,7 +54,6 @@ from silver.dq import (
 )
 from silver.events import (
     EXISTING_KEY_COLUMNS,
-    SILVER_TYPE_BY_NAME,
     SILVER_TYPES,
     Lateness,
     to_affected_dates,
@@ -425,7 +424,8 @@ def process_types(
     Payment follows subscription on one thread: it checks customers against the subscriptions
     this run appended. Each type's wall seconds go to the run's `phase_seconds`.
     """
-    chains = [[SILVER_TYPE_BY_NAME[name] for name in chain] for chain in TYPE_CHAINS]
+    by_name = {spec.event_type: spec for spec in SILVER_TYPES}
+    chains = [[by_name[name] for name in chain] for chain in TYPE_CHAINS]
 
     def run_chain(
         chain: list[SilverEventType],
