@@ -253,11 +253,14 @@ def build_dimensions(
     }
 
 
-def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableName, DataFrame]:
+def build_day_facts(
+    lake: Lake, inputs: Inputs, rng: GoldRange, *, concurrent: bool = False
+) -> dict[TableName, DataFrame]:
     """Facts and day marts for the range (each frame checkpointed: they feed later tables).
 
-    Independent frames are computed concurrently: on a daily range each is a small job whose
-    cost is mostly fixed overhead.
+    `concurrent`: independent frames are computed at the same time, which pays on a daily
+    range (small jobs, mostly fixed overhead) and costs on a full rebuild (CPU-bound jobs
+    competing; 84 s -> 108 s in a fresh process, docs/benchmarks.md, issue 18).
     """
     spark = lake.spark
     in_range = F.col("event_date").between(rng.start, rng.end)
@@ -275,6 +278,7 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
         .withColumn("amount_usd", to_usd(F.col("amount"), F.col("rate_to_usd")))
     )
     snapshot_df, revenue_df, costs_df, usage_df = _checkpoints(
+        concurrent,
         [
             to_subscriptions_snapshot(
                 inputs.changes_df, inputs.dim_customer_df, rng.start, rng.end
@@ -282,9 +286,10 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
             run_model(spark, "revenue_daily", {"payment_facts": payment_facts_df}),
             run_model(spark, "costs_daily", {"cost_facts": cost_facts_df}),
             run_model(spark, "usage_daily", {"usage": inputs.usage_df.filter(in_range)}),
-        ]
+        ],
     )
     mrr_df, region_df = _checkpoints(
+        concurrent,
         [
             run_model(spark, "mrr_daily", {"subscriptions_snapshot": snapshot_df}),
             run_model(
@@ -292,7 +297,7 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
                 "revenue_region_daily",
                 {"revenue_daily": revenue_df, "costs_daily": costs_df},
             ),
-        ]
+        ],
     )
     return {
         "gold.subscriptions_snapshot": snapshot_df,
@@ -305,19 +310,19 @@ def build_day_facts(lake: Lake, inputs: Inputs, rng: GoldRange) -> dict[TableNam
 
 
 def build_monthly(
-    inputs: Inputs, rng: GoldRange, regions_df: DataFrame
+    inputs: Inputs, rng: GoldRange, regions_df: DataFrame, *, concurrent: bool = False
 ) -> dict[TableName, DataFrame]:
     """MRR movements, churn and cohort retention for the months the range touches."""
     states = to_month_states(inputs.changes_df, inputs.dim_customer_df, rng.month_start, rng.end)
     marts = to_monthly_marts(states.map(checkpoint), regions_df, rng.month_start)
     names = list(marts)
-    frames = _checkpoints([marts[name] for name in names])
+    frames = _checkpoints(concurrent, [marts[name] for name in names])
     return {f"gold.{name}": df for name, df in zip(names, frames, strict=True)}  # type: ignore[misc]
 
 
-def _checkpoints(frames: Sequence[DataFrame]) -> list[DataFrame]:
-    """`checkpoint` of each frame, computed concurrently; results in order."""
-    return _concurrently(checkpoint, frames)
+def _checkpoints(concurrent: bool, frames: Sequence[DataFrame]) -> list[DataFrame]:
+    """`checkpoint` of each frame (at the same time when `concurrent`); results in order."""
+    return _concurrently(checkpoint, frames) if concurrent else [checkpoint(f) for f in frames]
 
 
 def write_tables(
@@ -469,7 +474,9 @@ def run_gold(
         log.info("gold range", extra={"start": str(rng.start), "end": str(rng.end)})
         is_small = not rng.full and (rng.end - rng.start).days < SMALL_RANGE_DAYS
         with execution_for(spark, is_small=is_small):
-            results, restated = _build_and_record(lake, run, rng, data_start, published_end)
+            results, restated = _build_and_record(
+                lake, run, rng, data_start, published_end, is_small
+            )
         critical = [r for r in results if r.is_critical_failure]
         run.metrics = {
             "range_start": rng.start.isoformat(),
@@ -485,11 +492,16 @@ def run_gold(
 
 
 def _build_and_record(
-    lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date, published_end: dt.date | None
+    lake: Lake,
+    run: RunRecord,
+    rng: GoldRange,
+    data_start: dt.date,
+    published_end: dt.date | None,
+    is_small: bool,
 ) -> tuple[list[DQResult], int]:
     """Build, test and publish the range, then log restatements, consumed runs and results."""
     old_values = _published_values(lake, rng.start, rng.end)
-    results = _build(lake, run, rng, data_start)
+    results = _build(lake, run, rng, data_start, is_small)
     critical = [r for r in results if r.is_critical_failure]
     run.phase("bookkeeping")
     restated = 0
@@ -516,8 +528,12 @@ def _consume(lake: Lake, run_id: str, rng: GoldRange) -> None:
         )
 
 
-def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> list[DQResult]:
-    """Build every Gold table for the range, test all of them, then publish (or raise)."""
+def _build(
+    lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date, is_small: bool
+) -> list[DQResult]:
+    """Build every Gold table for the range, test all of them, then publish (or raise).
+
+    A small range computes its independent frames concurrently (see `build_day_facts`)."""
     run.phase("read silver")
     inputs = read_inputs(lake, rng.end)
     run.phase("dimensions")
@@ -527,12 +543,12 @@ def _build(lake: Lake, run: RunRecord, rng: GoldRange, data_start: dt.date) -> l
         for name, (_, fingerprint) in built.items()
         if rng.full or lake.last_commit_metadata(name) != fingerprint
     ]
-    dims = dict(zip(changed, _checkpoints([built[n][0] for n in changed]), strict=True))
+    dims = dict(zip(changed, _checkpoints(is_small, [built[n][0] for n in changed]), strict=True))
     regions_df = built["gold.dim_region"][0]
     run.phase("facts and marts")
-    with ThreadPoolExecutor(max_workers=2) as pool:  # independent: their small jobs overlap
-        days_future = pool.submit(build_day_facts, lake, inputs, rng)
-        monthly_future = pool.submit(build_monthly, inputs, rng, regions_df)
+    with ThreadPoolExecutor(max_workers=2 if is_small else 1) as pool:  # small jobs overlap
+        days_future = pool.submit(build_day_facts, lake, inputs, rng, concurrent=is_small)
+        monthly_future = pool.submit(build_monthly, inputs, rng, regions_df, concurrent=is_small)
         days, monthly = days_future.result(), monthly_future.result()
     frames = dims | days | monthly
     run.phase("model tests")
