@@ -72,7 +72,8 @@ TRAILING_RUNS = 7
 # A batch of at most this many Bronze rows runs with interpreted expressions (a daily
 # increment is a few thousand; see `jobs.spark.execution_for`).
 SMALL_RUN_ROWS = 100_000
-# Event types processed one after another on one thread; the chains run concurrently.
+# Event types processed one after another on one thread; on a small batch the chains run
+# concurrently (`process_types`).
 TYPE_CHAINS: tuple[tuple[EventType, ...], ...] = (
     ("subscription", "payment"),
     ("usage",),
@@ -415,14 +416,16 @@ def process_type(
 
 
 def process_types(
-    lake: Lake, batch: Batch, refs: References | None, run: RunRecord
+    lake: Lake, batch: Batch, refs: References | None, run: RunRecord, *, concurrent: bool
 ) -> list[tuple[SilverEventType, TypeCounts, RunOutputs]]:
     """Every event type's counts and outputs, in `SILVER_TYPES` order.
 
-    Independent types run on their own threads: a daily batch is a few thousand rows per type,
-    so each type's time is mostly fixed per-job cost that overlaps on two cores (issue 18).
-    Payment follows subscription on one thread: it checks customers against the subscriptions
-    this run appended. Each type's wall seconds go to the run's `phase_seconds`.
+    `concurrent`: independent types run on their own threads. A daily batch has a few
+    thousand rows per type, so each type's time is mostly fixed per-job cost, and that
+    overlaps on two cores. A large batch runs them one at a time: at 3.3M events, concurrent
+    CPU-bound types made Silver's first build slower (issue 18). Payment always follows
+    subscription, because it checks customers against the subscriptions this run appended.
+    Each type's wall seconds go to the run's `phase_seconds`.
     """
     by_name = {spec.event_type: spec for spec in SILVER_TYPES}
     chains = [[by_name[name] for name in chain] for chain in TYPE_CHAINS]
@@ -442,7 +445,7 @@ def process_types(
             done.append((spec, counts, type_out))
         return done
 
-    with ThreadPoolExecutor(max_workers=len(chains)) as pool:
+    with ThreadPoolExecutor(max_workers=len(chains) if concurrent else 1) as pool:
         finished = [item for chain_done in pool.map(run_chain, chains) for item in chain_done]
     order = {spec.event_type: i for i, spec in enumerate(SILVER_TYPES)}
     return sorted(finished, key=lambda item: order[item[0].event_type])
@@ -616,12 +619,15 @@ def run_silver(
         run.phase("read bronze")
         batch = read_batch(lake, bronze_version, rebuild)
         out = RunOutputs(affected=[fx_affected] if fx_affected is not None else [])
-        with execution_for(spark, is_small=batch.rows <= SMALL_RUN_ROWS):
+        is_small = batch.rows <= SMALL_RUN_ROWS
+        with execution_for(spark, is_small=is_small):
             malformed = process_malformed(batch, run.run_id, out) if not batch.is_empty else 0
             history = (_trailing_volumes(lake), latest_arrivals(lake, batch))
             refs = None if batch.is_empty else references(lake, settings)
             run.phase("event types")
-            for spec, counts, type_out in process_types(lake, batch, refs, run):
+            for spec, counts, type_out in process_types(
+                lake, batch, refs, run, concurrent=is_small
+            ):
                 out.counts[spec.event_type] = counts
                 out.results.extend(type_out.results)
                 out.quarantine.extend(type_out.quarantine)
