@@ -51,6 +51,7 @@ from forecasting.series import ACTIVE_SUBSCRIPTIONS, REVENUE, filter_training_wi
 from forecasting.variance import with_forecast_variance
 from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
+from jobs.spark import session_settings
 
 JOB_NAME = "forecast"
 log = logging.getLogger("finlake.forecast")
@@ -108,22 +109,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "missing"
     return versions
-
-
-@contextmanager
-def spark_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
-    """Set session confs for a block and restore the previous values."""
-    previous = {key: spark.conf.get(key, None) for key in values}
-    for key, value in values.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, old in previous.items():
-            if old is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, old)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -401,7 +386,7 @@ def run_forecast(
     timings: dict[str, float] = {}
     with (
         pipeline_run(spark, settings, JOB_NAME, params) as run,
-        spark_conf(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false"}),
+        session_settings(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false"}),
     ):
         lake = Lake(spark, settings)
         with _phase(timings, "plan"):

@@ -228,17 +228,24 @@ def execution_for(spark: SparkSession, *, is_small: bool) -> Iterator[None]:
     if not is_small:
         yield
         return
-    previous: dict[str, str | None] = {key: spark.conf.get(key, None) for key in SMALL_RUN_CONF}
-    for key, value in SMALL_RUN_CONF.items():
+    with session_settings(spark, SMALL_RUN_CONF):
+        yield
+
+
+@contextmanager
+def session_settings(spark: SparkSession, values: Mapping[str, str]) -> Iterator[None]:
+    """Set session confs for a block and restore the previous values."""
+    previous = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
         spark.conf.set(key, value)
     try:
         yield
     finally:
-        for key, before in previous.items():
-            if before is None:
+        for key, old in previous.items():
+            if old is None:
                 spark.conf.unset(key)
             else:
-                spark.conf.set(key, before)
+                spark.conf.set(key, old)
 
 
 def is_local_master(master: str | None) -> bool:
