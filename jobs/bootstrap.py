@@ -4,6 +4,8 @@
   packages once through Ivy and record the resolved JAR files under
   `{cache_dir}/jars/<key>/`; every later session loads those files directly (no Ivy run, no
   Ivy output). `--force` resolves again.
+* the same command compiles finlake's local file system for Hadoop (`jobs.jvm`) into
+  `{cache_dir}/jvm/` when a JDK compiler is there;
 * `python -m jobs.bootstrap dist [--dir dist]` (`make dist`): the project wheel
   (`finlake-<version>-py3-none-any.whl`, package data included; what a packed venv installs),
   the same files as `finlake-<version>-code.zip` (Spark unpacks `.zip` archives on executors,
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conf.settings import Settings
+from jobs.jvm import build_local_fs_jar
 from jobs.spark import cached_jars, get_spark, launch_conf, record_jar_cache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -103,9 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, path in built.items():
             print(f"{kind}: {path}")
         return 0
+    local_fs = build_local_fs_jar(settings.cache_dir)
     jars = resolve_jars(settings, force=args.force)
     where = jars[0].parent if jars else settings.cache_dir
     print(f"spark jars ready: {len(jars)} files in {where} ({time.perf_counter() - t0:.1f}s)")
+    print(f"local file system: {local_fs or 'Hadoop default (no JDK compiler)'}")
     return 0
 
 

@@ -37,6 +37,7 @@ from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from conf.settings import Settings, get_settings
+from jobs.jvm import local_fs_conf
 
 log = logging.getLogger("finlake.spark")
 
@@ -377,6 +378,7 @@ def get_spark(
         conf = fill_unset(wanted, preset)
         if is_local_master(preset.get("spark.master", settings.spark_master)):
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+            conf.update(_local_fs(settings, preset))
         else:  # a remote master must be able to reach this driver
             conf.pop("spark.driver.host", None)
             conf.pop("spark.driver.bindAddress", None)
@@ -393,6 +395,13 @@ def get_spark(
     with_s3_credentials(spark, settings, preset)
     without_jars_on_python_path(spark)
     return spark
+
+
+def _local_fs(settings: Settings, preset: Mapping[str, str]) -> dict[str, str]:
+    """The fork-free local file system (`jobs.jvm`) of a local-mode session, unless the user
+    set the driver class path or a local file system of their own."""
+    wanted = local_fs_conf(settings.cache_dir)
+    return {} if any(key in preset for key in wanted) else wanted
 
 
 def with_s3_credentials(spark: SparkSession, settings: Settings, preset: Mapping[str, str]) -> None:
