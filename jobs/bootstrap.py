@@ -5,7 +5,8 @@
   `{cache_dir}/jars/<key>/`; every later session loads those files directly (no Ivy run, no
   Ivy output). `--force` resolves again.
 * the same command compiles finlake's local file system for Hadoop (`jobs.jvm`) into
-  `{cache_dir}/jvm/` when a JDK compiler is there;
+  `{cache_dir}/jvm/` when a JDK compiler is there, and records the drivers' class-data-sharing
+  archive there (a short Delta workload in a child JVM; about 40 s, once per JDK/Spark/JARs);
 * `python -m jobs.bootstrap dist [--dir dist]` (`make dist`): the project wheel
   (`finlake-<version>-py3-none-any.whl`, package data included; what a packed venv installs),
   the same files as `finlake-<version>-code.zip` (Spark unpacks `.zip` archives on executors,
@@ -29,7 +30,16 @@ from pathlib import Path
 
 from conf.settings import Settings
 from jobs.jvm import build_local_fs_jar
-from jobs.spark import cached_jars, get_spark, launch_conf, record_jar_cache
+from jobs.spark import (
+    cached_jars,
+    driver_class_archive,
+    embedded_conf,
+    ensure_java17,
+    get_spark,
+    launch_conf,
+    record_jar_cache,
+    user_spark_conf,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILE = "spark-submit.json"
@@ -47,6 +57,78 @@ def resolve_jars(settings: Settings, force: bool = False) -> list[Path]:
     finally:
         spark.stop()
     return record_jar_cache(settings, [j for j in resolved if j])
+
+
+def record_driver_classes(settings: Settings) -> Path | None:
+    """Build the drivers' class-data-sharing archive (`jobs.jvm`) unless it is there already.
+
+    A child process runs a short Delta workload in a JVM that writes the classes it loaded
+    when it exits; the archive is renamed into place only once that JVM is gone.
+    """
+    ensure_java17()
+    archive = driver_class_archive(
+        settings, embedded_conf(settings, "finlake-classes", user_spark_conf())
+    )
+    if archive.is_file():
+        return archive
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.bootstrap", "classes"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    path = Path(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
+    if done.returncode != 0 or path is None or not path.is_file():
+        print(f"class archive not built (exit {done.returncode}): {done.stderr[-2000:]}")
+        return None
+    return path
+
+
+def _class_workload(settings: Settings) -> Path:
+    """The workload whose classes the archive holds; returns the archive's path."""
+    ensure_java17()
+    archive = driver_class_archive(
+        settings, embedded_conf(settings, "finlake-classes", user_spark_conf())
+    )
+    spark = get_spark(settings, "finlake-classes", dump_classes=True)
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp, "table"))
+        rows = spark.range(200).select(
+            F.col("id").alias("event_id"),
+            (F.col("id") % 7).cast("string").alias("region"),
+            (F.col("id") * 1.5).cast("decimal(18,2)").alias("amount_usd"),
+            F.date_add(F.lit("2025-01-01").cast("date"), (F.col("id") % 30).cast("int")).alias(
+                "event_date"
+            ),
+        )
+        rows.write.format("delta").save(path)
+        rows.filter("event_id < 50").write.format("delta").mode("append").save(path)
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(rows.alias("s"), "t.event_id = s.event_id")
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+        spark.read.format("delta").load(path).groupBy("region", "event_date").agg(
+            F.sum("amount_usd")
+        ).orderBy("region").collect()
+        spark.read.format("delta").option("versionAsOf", 0).load(path).count()
+    gateway = spark.sparkContext._gateway
+    spark.stop()
+    proc = getattr(gateway, "proc", None)
+    if gateway is not None and proc is not None:  # the archive is written as the JVM exits
+        gateway.shutdown()
+        proc.stdin.close()
+        proc.wait(timeout=600)
+    part = archive.with_suffix(".part")
+    if part.is_file():
+        part.replace(archive)
+    return archive
 
 
 def _package_dirs(root: Path) -> list[str]:
@@ -97,10 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="resolve the JARs again")
     sub = parser.add_subparsers(dest="command")
     dist = sub.add_parser("dist", help="wheel + code archive + spark-submit.json")
+    sub.add_parser("classes", help="(internal) the class archive's workload, in its own JVM")
     dist.add_argument("--dir", type=Path, default=PROJECT_ROOT / "dist")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     settings = Settings()
+    if args.command == "classes":
+        print(_class_workload(settings))
+        return 0
     if args.command == "dist":
         built = build_dist(args.dir.resolve(), settings)
         for kind, path in built.items():
@@ -111,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = jars[0].parent if jars else settings.cache_dir
     print(f"spark jars ready: {len(jars)} files in {where} ({time.perf_counter() - t0:.1f}s)")
     print(f"local file system: {local_fs or 'Hadoop default (no JDK compiler)'}")
+    classes = record_driver_classes(settings)
+    print(f"driver class archive: {classes or 'none (drivers start without one)'}")
     return 0
 
 

@@ -37,7 +37,7 @@ from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from conf.settings import Settings, get_settings
-from jobs.jvm import local_fs_conf
+from jobs.jvm import class_archive_options, class_archive_path, local_fs_conf
 
 log = logging.getLogger("finlake.spark")
 
@@ -101,7 +101,7 @@ _SUBMIT_OPTIONS = {
 }
 
 
-def _ensure_java17() -> None:
+def ensure_java17() -> None:
     """Point JAVA_HOME at a JDK 17 when none is set (Spark 4.1 runs on 17/21)."""
     if os.environ.get("JAVA_HOME"):
         return
@@ -367,21 +367,28 @@ def user_spark_conf() -> dict[str, str]:
 
 
 def get_spark(
-    settings: Settings, app_name: str = "finlake", *, use_jar_cache: bool = True
+    settings: Settings,
+    app_name: str = "finlake",
+    *,
+    use_jar_cache: bool = True,
+    dump_classes: bool = False,
 ) -> SparkSession:
-    """Return the process's SparkSession: the launcher's settings first, finlake's fill the rest."""
-    _ensure_java17()
+    """Return the process's SparkSession: the launcher's settings first, finlake's fill the rest.
+
+    `dump_classes`: the driver records the classes it loaded in its class-data-sharing archive
+    when its JVM exits (`jobs.bootstrap`); otherwise it maps that archive when one was built.
+    """
+    ensure_java17()
     launched = launcher_conf()
     if launched is None:
         preset = user_spark_conf()
-        wanted = spark_conf(settings, app_name, use_jar_cache=use_jar_cache)
-        conf = fill_unset(wanted, preset)
+        conf = embedded_conf(settings, app_name, preset, use_jar_cache=use_jar_cache)
         if is_local_master(preset.get("spark.master", settings.spark_master)):
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
-            conf.update(_local_fs(settings, preset))
-        else:  # a remote master must be able to reach this driver
-            conf.pop("spark.driver.host", None)
-            conf.pop("spark.driver.bindAddress", None)
+        if "spark.driver.extraJavaOptions" in conf:  # ours: the user set none
+            archive = driver_class_archive(settings, conf)
+            options = class_archive_options(archive, dump=dump_classes)
+            conf["spark.driver.extraJavaOptions"] = f"{DRIVER_JAVA_OPTIONS} {options}".strip()
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     else:
@@ -395,6 +402,29 @@ def get_spark(
     with_s3_credentials(spark, settings, preset)
     without_jars_on_python_path(spark)
     return spark
+
+
+def embedded_conf(
+    settings: Settings, app_name: str, preset: Mapping[str, str], *, use_jar_cache: bool = True
+) -> dict[str, str]:
+    """What an embedded session sets on top of the user's `preset` (see `get_spark`)."""
+    conf = fill_unset(spark_conf(settings, app_name, use_jar_cache=use_jar_cache), preset)
+    if is_local_master(preset.get("spark.master", settings.spark_master)):
+        conf.update(_local_fs(settings, preset))
+    else:  # a remote master must be able to reach this driver
+        conf.pop("spark.driver.host", None)
+        conf.pop("spark.driver.bindAddress", None)
+    return conf
+
+
+def driver_class_archive(settings: Settings, conf: Mapping[str, str]) -> Path:
+    """The class-data-sharing archive of a driver with this JDK, Spark version and JARs."""
+    import pyspark
+
+    java_home = os.path.realpath(os.environ.get("JAVA_HOME", ""))
+    key = [java_home, pyspark.__version__]
+    key += [conf.get(k, "") for k in ("spark.jars", "spark.driver.extraClassPath")]
+    return class_archive_path(settings.cache_dir, key)
 
 
 def _local_fs(settings: Settings, preset: Mapping[str, str]) -> dict[str, str]:

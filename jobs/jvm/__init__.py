@@ -1,4 +1,5 @@
-"""finlake's own JVM classes: a local file system for Hadoop that forks no processes.
+"""finlake's JVM helpers: a local file system for Hadoop that forks no processes, and a
+class-data-sharing archive that shortens every driver's start.
 
 Without Hadoop's native library (pyspark does not ship one), Hadoop's local file system runs a
 `chmod` process for every file it creates and a `readlink` for every link-status lookup; Delta's
@@ -10,6 +11,13 @@ install` runs it through `jobs.bootstrap`) into `{cache_dir}/jvm/`, keyed by the
 Spark version. `local_fs_conf` gives the settings of an embedded local-mode session that use the
 JAR, or nothing when it was not built (no JDK compiler, e.g. the runtime image): Hadoop's own
 classes then do the same work, more slowly.
+
+A fresh driver JVM loads and verifies tens of thousands of Spark and Delta classes before its
+first query. `jobs.bootstrap` records them once in a class-data-sharing archive (a short Delta
+workload in a JVM started with `-XX:ArchiveClassesAtExit`), keyed by the JDK, the Spark
+version and the JARs; `class_archive_options` makes later drivers map it. A JVM that finds the
+archive unusable (another JDK, changed JARs) starts without it, silently (docs/benchmarks.md,
+issue 18).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger("finlake.jvm")
@@ -87,3 +96,20 @@ def local_fs_conf(cache_dir: Path) -> dict[str, str]:
         log.info("the fork-free local file system is not built: run `make install`")
         return {}
     return {"spark.driver.extraClassPath": str(jar), **LOCAL_FS_CONF}
+
+
+# Class-data-sharing messages off: a JVM that cannot use the archive just starts without it.
+CDS_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def class_archive_path(cache_dir: Path, key: Sequence[str]) -> Path:
+    """The class-data-sharing archive of a driver whose JDK, Spark and JARs are `key`."""
+    digest = hashlib.sha256("\n".join(key).encode()).hexdigest()[:16]
+    return cache_dir / "jvm" / f"driver-classes-{digest}.jsa"
+
+
+def class_archive_options(archive: Path, *, dump: bool = False) -> str:
+    """JVM options that map `archive` (or, with `dump`, write it when the JVM exits)."""
+    if dump:  # written beside the archive; `jobs.bootstrap` renames it once the JVM is gone
+        return f"-XX:ArchiveClassesAtExit={archive.with_suffix('.part')} {CDS_QUIET}"
+    return f"-XX:SharedArchiveFile={archive} {CDS_QUIET}" if archive.is_file() else ""
