@@ -47,7 +47,8 @@ ENV JAVA_HOME=/opt/java/openjdk \
     FINLAKE_LAKE_ROOT=/tmp/bootstrap-lake
 ENV PATH=/opt/venv/bin:$JAVA_HOME/bin:$PATH
 COPY --from=jre /opt/java/openjdk /opt/java/openjdk
-RUN python -m jobs.bootstrap \
+# (no class archive: this image's drivers are started by spark-submit, which does not map it)
+RUN python -m jobs.bootstrap --no-class-archive \
     && rm -rf /opt/finlake/cache/spark-warehouse /tmp/bootstrap-lake
 
 # ---------------------------------------------------------------------------------------------

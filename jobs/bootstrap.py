@@ -177,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Cache the Spark JARs (default) or build the spark-submit distribution (`dist`)."""
     parser = argparse.ArgumentParser(prog="python -m jobs.bootstrap", description=__doc__)
     parser.add_argument("--force", action="store_true", help="resolve the JARs again")
+    parser.add_argument(
+        "--no-class-archive",
+        action="store_true",
+        help="skip the drivers' class archive (images whose drivers spark-submit starts)",
+    )
     sub = parser.add_subparsers(dest="command")
     dist = sub.add_parser("dist", help="wheel + code archive + spark-submit.json")
     sub.add_parser("classes", help="(internal) the class archive's workload, in its own JVM")
@@ -197,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = jars[0].parent if jars else settings.cache_dir
     print(f"spark jars ready: {len(jars)} files in {where} ({time.perf_counter() - t0:.1f}s)")
     print(f"local file system: {local_fs or 'Hadoop default (no JDK compiler)'}")
-    classes = record_driver_classes(settings)
+    classes = None if args.no_class_archive else record_driver_classes(settings)
     print(f"driver class archive: {classes or 'none (drivers start without one)'}")
     return 0
 
