@@ -59,16 +59,21 @@ def resolve_jars(settings: Settings, force: bool = False) -> list[Path]:
     return record_jar_cache(settings, [j for j in resolved if j])
 
 
+def _class_archive(settings: Settings) -> Path:
+    """Where the archive of the workload's driver (and so of every embedded driver) lives."""
+    ensure_java17()
+    return driver_class_archive(
+        settings, embedded_conf(settings, "finlake-classes", user_spark_conf())
+    )
+
+
 def record_driver_classes(settings: Settings) -> Path | None:
     """Build the drivers' class-data-sharing archive (`jobs.jvm`) unless it is there already.
 
     A child process runs a short Delta workload in a JVM that writes the classes it loaded
     when it exits; the archive is renamed into place only once that JVM is gone.
     """
-    ensure_java17()
-    archive = driver_class_archive(
-        settings, embedded_conf(settings, "finlake-classes", user_spark_conf())
-    )
+    archive = _class_archive(settings)
     if archive.is_file():
         return archive
     done = subprocess.run(
@@ -87,10 +92,7 @@ def record_driver_classes(settings: Settings) -> Path | None:
 
 def _class_workload(settings: Settings) -> Path:
     """The workload whose classes the archive holds; returns the archive's path."""
-    ensure_java17()
-    archive = driver_class_archive(
-        settings, embedded_conf(settings, "finlake-classes", user_spark_conf())
-    )
+    archive = _class_archive(settings)
     spark = get_spark(settings, "finlake-classes", dump_classes=True)
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
