@@ -382,9 +382,9 @@ def process_type(
         settings.future_tolerance_minutes,
     )
     existing_df = (
-        lake.read_or_empty(target).select(*EXISTING_KEY_COLUMNS)
-        if not batch.rebuild
-        else lake.spark.createDataFrame([], lake.schema(target)).select(*EXISTING_KEY_COLUMNS)
+        lake.read(target).select(*EXISTING_KEY_COLUMNS)
+        if not batch.rebuild and lake.exists(target)
+        else None
     )
     # typed rows are computed once: classification reads them three times (candidates, their
     # ids, rule failures), and over the parse's full lineage that cost 114 s instead of 21 s
@@ -620,7 +620,7 @@ def run_silver(
         batch = read_batch(lake, bronze_version, rebuild)
         out = RunOutputs(affected=[fx_affected] if fx_affected is not None else [])
         is_small = batch.rows <= SMALL_RUN_ROWS
-        with execution_for(spark, is_small=is_small):
+        with execution_for(spark, is_small=is_small, rows=batch.rows):
             malformed = process_malformed(batch, run.run_id, out) if not batch.is_empty else 0
             history = (_trailing_volumes(lake), latest_arrivals(lake, batch))
             refs = None if batch.is_empty else references(lake, settings)

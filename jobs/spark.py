@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shlex
@@ -52,6 +53,8 @@ SMALL_RUN_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
+# A large run gets a shuffle partition per this many input rows (`execution_for`).
+ROWS_PER_SHUFFLE_PARTITION = 250_000
 # Folder name of the code archive on executors (`--archives <zip>#finlake_code`).
 CODE_ARCHIVE_ALIAS = "finlake_code"
 
@@ -216,20 +219,37 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
     return conf
 
 
+def shuffle_partitions_for(rows: int, configured: int) -> int:
+    """Shuffle partitions for a run over `rows` input rows: at least `configured`, and one
+    per `ROWS_PER_SHUFFLE_PARTITION` rows."""
+    return max(configured, math.ceil(rows / ROWS_PER_SHUFFLE_PARTITION))
+
+
 @contextmanager
-def execution_for(spark: SparkSession, *, is_small: bool) -> Iterator[None]:
+def execution_for(
+    spark: SparkSession, *, is_small: bool, rows: int | None = None
+) -> Iterator[None]:
     """Interpreted expressions inside the block when the run is small; Spark's defaults else.
 
     Spark generates and compiles Java code for every query (Janino, then the JIT). On a daily
     increment of a few thousand rows that compilation is most of the work: in a fresh
     process, one new day through Silver and Gold took 42 + 54 s compiled and 32 + 34 s
     interpreted, while a full rebuild was the same or slower interpreted (Silver 122 s vs
-    126 s, Gold 59 s vs 69 s; docs/benchmarks.md, issue 18). The previous values are restored.
+    126 s, Gold 59 s vs 69 s; docs/benchmarks.md, issue 18).
+
+    A large run over `rows` input rows also gets more shuffle partitions than the session's
+    (`shuffle_partitions_for`): the few partitions that keep a daily run's many small
+    shuffles cheap made each task of a 3.3M-event first build sort a million rows and spill
+    (docs/benchmarks.md, issue 18). Adaptive execution still merges partitions that turn out
+    small. The previous values are restored.
     """
-    if not is_small:
-        yield
+    if is_small:
+        with session_settings(spark, SMALL_RUN_CONF):
+            yield
         return
-    with session_settings(spark, SMALL_RUN_CONF):
+    configured = int(spark.conf.get("spark.sql.shuffle.partitions") or "200")
+    partitions = shuffle_partitions_for(rows or 0, configured)
+    with session_settings(spark, {"spark.sql.shuffle.partitions": str(partitions)}):
         yield
 
 

@@ -16,20 +16,36 @@ from pyspark.sql import functions as F
 ARRIVAL_ORDER = ("received_at", "source_object_key", "line_number")
 
 
-def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame) -> DataFrame:
-    """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows."""
-    # only Silver rows sharing an event_id with a candidate can match: the semi join keeps the
-    # whole table out of the shuffle (a broadcast of the candidates' ids on a daily batch)
-    existing = existing_df.join(
-        candidates_df.select("event_id").distinct(), "event_id", "left_semi"
-    ).select(
-        "event_id",
-        F.col("payload_hash").alias("_existing_hash"),
-        F.col("source_object_key").alias("_existing_key"),
-        F.col("line_number").alias("_existing_line"),
-    )
+def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame | None) -> DataFrame:
+    """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows.
+
+    `existing_df` None means Silver holds nothing yet (a first build or a rebuild): rows are
+    only compared with each other, without joining an empty table (Spark cannot see that a
+    frame built from an empty Python list is empty, and at 3.3M events the join's distinct
+    ids alone took 12 s; docs/benchmarks.md, issue 18).
+    """
+    if existing_df is None:
+        joined = candidates_df.select(  # the join's column order: its key first
+            "event_id",
+            *[c for c in candidates_df.columns if c != "event_id"],
+            F.lit(None).cast("string").alias("_existing_hash"),
+            F.lit(None).cast("string").alias("_existing_key"),
+            F.lit(None).cast("long").alias("_existing_line"),
+        )
+    else:
+        # only Silver rows sharing an event_id with a candidate can match: the semi join keeps
+        # the whole table out of the shuffle (a broadcast of the candidates' ids on a daily
+        # batch)
+        existing = existing_df.join(
+            candidates_df.select("event_id").distinct(), "event_id", "left_semi"
+        ).select(
+            "event_id",
+            F.col("payload_hash").alias("_existing_hash"),
+            F.col("source_object_key").alias("_existing_key"),
+            F.col("line_number").alias("_existing_line"),
+        )
+        joined = candidates_df.join(existing, "event_id", "left")
     first = Window.partitionBy("event_id").orderBy(*ARRIVAL_ORDER)
-    joined = candidates_df.join(existing, "event_id", "left")
     same_line = (F.col("_existing_key") == F.col("source_object_key")) & (
         F.col("_existing_line") == F.col("line_number")
     )

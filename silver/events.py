@@ -60,8 +60,11 @@ def to_typed_events(
     )
 
 
-def with_classification(typed_df: DataFrame, existing_df: DataFrame) -> DataFrame:
-    """Add `dedup_outcome`: rule failures are `quarantined`, the rest go through dedup."""
+def with_classification(typed_df: DataFrame, existing_df: DataFrame | None) -> DataFrame:
+    """Add `dedup_outcome`: rule failures are `quarantined`, the rest go through dedup.
+
+    `existing_df`: Silver's key columns (`EXISTING_KEY_COLUMNS`), None when Silver is empty.
+    """
     failed = F.size("quarantine_rules") > 0
     return with_dedup_outcome(typed_df.filter(~failed), existing_df).unionByName(
         typed_df.filter(failed).withColumn("dedup_outcome", F.lit("quarantined"))

@@ -7,7 +7,12 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.spark import SMALL_RUN_CONF, execution_for
+from jobs.spark import (
+    ROWS_PER_SHUFFLE_PARTITION,
+    SMALL_RUN_CONF,
+    execution_for,
+    shuffle_partitions_for,
+)
 
 
 def _settings(spark: SparkSession) -> dict[str, str | None]:
@@ -57,3 +62,21 @@ def test_interpreted_and_generated_results_are_equal(spark: SparkSession) -> Non
         spark.createDataFrame(compiled),
         ignore_row_order=True,
     )
+
+
+def test_shuffle_partitions_grow_with_the_batch() -> None:
+    assert shuffle_partitions_for(0, 2) == 2
+    assert shuffle_partitions_for(ROWS_PER_SHUFFLE_PARTITION, 2) == 2
+    assert shuffle_partitions_for(13 * ROWS_PER_SHUFFLE_PARTITION + 1, 2) == 14
+    assert shuffle_partitions_for(3 * ROWS_PER_SHUFFLE_PARTITION, 200) == 200  # never fewer
+
+
+def test_a_large_run_gets_more_shuffle_partitions_and_gives_them_back(spark: SparkSession) -> None:
+    key = "spark.sql.shuffle.partitions"
+    before = spark.conf.get(key)
+    rows = 40 * ROWS_PER_SHUFFLE_PARTITION
+    with execution_for(spark, is_small=False, rows=rows):
+        assert spark.conf.get(key) == str(max(40, int(before or "0")))
+    assert spark.conf.get(key) == before
+    with execution_for(spark, is_small=True, rows=rows):
+        assert spark.conf.get(key) == before  # a small run keeps the session's partitions

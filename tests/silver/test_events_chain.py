@@ -8,10 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from bronze.contracts import PaymentEvent
 from silver.events import Lateness, to_typed_events, with_classification
+from silver.parse import with_parsed_payload
 from silver.payment import SILVER as PAYMENT
 from silver.reference import to_fx_daily
 from silver.subscription import SILVER as SUBSCRIPTION
@@ -160,3 +163,33 @@ def test_every_row_gets_exactly_one_outcome(spark: SparkSession, refs: Reference
         for r in with_classification(typed, existing).orderBy("line_number").collect()
     ]
     assert outcomes == ["valid", "duplicate", "conflicting_duplicate", "quarantined"]
+
+
+def test_an_empty_silver_needs_no_join(spark: SparkSession, refs: References) -> None:
+    """`existing_df=None` (first build, rebuild) classifies exactly as an empty Silver table."""
+    same = _payment(1, "inv-old", "refunded")
+    payloads = [("batch", same), ("batch", same), ("batch", dict(same, amount="11.00"))]
+    typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
+    typed = typed.withColumn(
+        "payload_hash",
+        F.when(F.col("line_number") == 2, F.lit("h0")).otherwise(F.col("payload_hash")),
+    )
+    empty = spark.createDataFrame(
+        [], "event_id string, payload_hash string, source_object_key string, line_number bigint"
+    )
+    assert_df_equality(
+        with_classification(typed, None),
+        with_classification(typed, empty),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_the_payload_is_parsed_once(spark: SparkSession) -> None:
+    """Every contract field comes out of one `from_json` (not one parse per field)."""
+    parsed = with_parsed_payload(
+        _bronze(spark, "payment", [("batch", _payment(1, "i", "paid"))]), PaymentEvent
+    )
+    plan = parsed._jdf.queryExecution().optimizedPlan().toString()
+    assert plan.count("from_json(") == 1
+    assert parsed.first()["_raw_invoice_id"] == "i"
