@@ -386,9 +386,10 @@ def process_type(
         if not batch.rebuild and lake.exists(target)
         else None
     )
-    # typed rows are computed once: classification reads them three times (candidates, their
-    # ids, rule failures), and over the parse's full lineage that cost 114 s instead of 21 s
-    # on the 2-year lake's 750k usage rows (docs/benchmarks.md, issue 18, third step)
+    # typed rows are computed once: classification reads them two or three times (candidates,
+    # their ids when Silver holds rows, rule failures); over the parse's full lineage that cost
+    # 114 s instead of 21 s on the 2-year lake's 750k usage rows, when the payload was still
+    # parsed once per field (docs/benchmarks.md, issue 18, third and sixth steps)
     typed_df = to_typed_events(rows_df, spec, refs, lateness).localCheckpoint(eager=True)
     classified_df = with_classification(typed_df, existing_df).localCheckpoint(eager=True)
     out.cached.append(classified_df)  # the typed rows are not referenced past this point
