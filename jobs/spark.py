@@ -213,6 +213,12 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.warehouse.dir": str(settings.cache_dir / "spark-warehouse"),
+        # PySpark's DataFrame debugging records the Python call site of every column function:
+        # in a pool thread an extra JVM round trip per call (`getActiveSession`), on the main
+        # thread four. Gold's model tests and Silver's rules build thousands of such calls a
+        # run (9.4 s of one day's 119 s of Python thread time; docs/benchmarks.md, issue 18).
+        # Errors keep their SQL context; only the Python line of a failing expression is lost.
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
     }
     if _uses_s3(settings):
         conf.update(_s3a_conf(settings))

@@ -52,6 +52,14 @@ print(json.dumps(seen))
 """
 
 
+def test_column_calls_do_not_record_python_call_sites(spark: SparkSession) -> None:
+    """DataFrame debugging is off: a column function is one JVM call, not two to five."""
+    from pyspark.errors.utils import is_debugging_enabled
+
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    assert not is_debugging_enabled()
+
+
 def test_python_tasks_do_not_get_the_package_jars(spark: SparkSession, tmp_path: Path) -> None:
     includes: list[str] = spark.sparkContext._python_includes
     assert not [p for p in includes if p.lower().endswith(".jar")]
