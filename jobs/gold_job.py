@@ -84,51 +84,52 @@ class Inputs:
 
 
 # ---------------------------------------------------------------------------- planning
-def _pending_runs(lake: Lake) -> list[PendingRun]:
-    if not lake.exists("ops.affected_dates"):
-        return []
-    affected = lake.read("ops.affected_dates")
-    if lake.exists("ops.gold_consumed"):
-        affected = affected.join(
-            lake.read("ops.gold_consumed").select("run_id"), "run_id", "left_anti"
-        )
-    rows = (
-        affected.groupBy("run_id")
-        .agg(F.min("business_date").alias("first"), F.max("business_date").alias("last"))
-        .collect()
-    )
-    return [PendingRun(r["run_id"], r["first"], r["last"]) for r in rows if r["first"]]
-
-
 def _plan_inputs(
     lake: Lake,
 ) -> tuple[tuple[dt.date, dt.date], dt.date | None, list[PendingRun]]:
-    """Data bounds, published end and pending runs: small independent reads, overlapped."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        bounds = pool.submit(_data_bounds, lake)
-        published_end = pool.submit(_published_end, lake)
-        pending = pool.submit(_pending_runs, lake)
-        return bounds.result(), published_end.result(), pending.result()
+    """Data bounds, published end and pending runs, from small bookkeeping tables.
+
+    They are read without Spark (`Lake.small_table_rows`): as three Spark jobs they took
+    2.1 s of a 20 s daily Gold run (issue 18).
+    """
+    affected = lake.small_table_rows(
+        "ops.affected_dates", ["run_id", "event_type", "business_date"]
+    )
+    consumed = {r["run_id"] for r in lake.small_table_rows("ops.gold_consumed", ["run_id"])}
+    received = lake.small_table_rows("ops.silver_batches", ["max_received_at"])
+    published = lake.small_table_rows("gold.mrr_daily", ["metric_date"])
+    return (
+        _data_bounds(lake, affected, received),
+        max((r["metric_date"] for r in published if r["metric_date"] is not None), default=None),
+        _pending_runs(affected, consumed),
+    )
 
 
-def _data_bounds(lake: Lake) -> tuple[dt.date, dt.date]:
+def _pending_runs(affected: list[dict[str, Any]], consumed: set[str]) -> list[PendingRun]:
+    """Silver runs Gold has not consumed, each with its first and last affected date."""
+    dates: dict[str, list[dt.date]] = {}
+    for r in affected:
+        if r["run_id"] not in consumed and r["business_date"] is not None:
+            dates.setdefault(r["run_id"], []).append(r["business_date"])
+    return [PendingRun(run_id, min(days), max(days)) for run_id, days in sorted(dates.items())]
+
+
+def _data_bounds(
+    lake: Lake, affected: list[dict[str, Any]], received: list[dict[str, Any]]
+) -> tuple[dt.date, dt.date]:
     """(first business date of any event, latest arrival processed by Silver)."""
-    first = None
-    if lake.exists("ops.affected_dates"):
-        row = (
-            lake.read("ops.affected_dates")
-            .filter(F.col("event_type") != "fx_rates")
-            .agg(F.min("business_date"))
-            .first()
-        )
-        first = row[0] if row else None
-    last = None
-    if lake.exists("ops.silver_batches"):
-        row = lake.read("ops.silver_batches").agg(F.max("max_received_at")).first()
-        last = row[0].date() if row and row[0] else None
+    first = min(
+        (
+            r["business_date"]
+            for r in affected
+            if r["event_type"] not in (None, "fx_rates") and r["business_date"] is not None
+        ),
+        default=None,
+    )
+    last = max((r["max_received_at"] for r in received if r["max_received_at"]), default=None)
     if first is None or last is None:
         raise SilverIsEmpty(_why_silver_is_empty(lake))
-    return first, last
+    return first, last.date()
 
 
 def _why_silver_is_empty(lake: Lake) -> str:
@@ -154,13 +155,6 @@ def _why_silver_is_empty(lake: Lake) -> str:
                 "(see `finlake quarantine status`)"
             )
     return "Silver accepted no events yet"
-
-
-def _published_end(lake: Lake) -> dt.date | None:
-    if not lake.exists("gold.mrr_daily"):
-        return None
-    row = lake.read("gold.mrr_daily").agg(F.max("metric_date")).first()
-    return row[0] if row else None
 
 
 def _published_values(
@@ -508,12 +502,7 @@ def _build_and_record(
     if not critical:  # nothing was published otherwise: no restatement, nothing consumed
         restated = record_restatements(lake, run.run_id, old_values, rng, published_end)
         _consume(lake, run.run_id, rng)
-    lake.append(
-        "ops.dq_results",
-        lake.spark.createDataFrame(
-            [r.as_row(run.run_id) for r in results], lake.schema("ops.dq_results")
-        ),
-    )
+    lake.append_rows("ops.dq_results", [r.as_row(run.run_id) for r in results])
     return results, restated
 
 

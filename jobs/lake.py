@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -22,6 +24,7 @@ from bronze.contracts import EVENT_MODELS
 from bronze.schemas import spark_schema
 from conf.catalog import SILVER_LINEAGE, TableName, TableSpec, table
 from conf.settings import Settings
+from jobs import lake_reader
 
 log = logging.getLogger("finlake.lake")
 # a commit, checkpoint, checksum or the checkpoint pointer: the table has been created
@@ -62,6 +65,23 @@ class Lake:
         if self.exists(name):
             return self.read(name)
         return self.spark.createDataFrame([], self.schema(name))
+
+    def small_table_rows(self, name: TableName, columns: list[str]) -> list[dict[str, Any]]:
+        """Rows of a small table (bookkeeping: a few thousand rows) as dicts, without Spark.
+
+        delta-rs reads them in milliseconds, where a Spark job per read cost 0.5-2 s of a daily
+        run (issue 18); a log delta-rs cannot read is read by Spark instead. Values are what
+        Spark's `collect` returns (timestamps naive, in the process's local time, as PySpark
+        gives them); [] when the table does not exist.
+        """
+        try:
+            rows = lake_reader.read_rows(self.settings, self.path(name), columns)
+        except Exception:
+            log.warning("delta-rs cannot read %s; reading it with Spark", name, exc_info=True)
+            if not self.exists(name):
+                return []
+            return [row.asDict() for row in self.read(name).select(*columns).collect()]
+        return [{k: _as_collected(v) for k, v in row.items()} for row in rows]
 
     def version(self, name: TableName) -> int | None:
         """Latest version of the table, or None if it does not exist."""
@@ -151,6 +171,24 @@ class Lake:
             # owns (forecast outputs, model runs) add nullable columns the same way
             writer = writer.option("mergeSchema", "true")
         writer.save(self.path(name))
+
+    def append_rows(self, name: TableName, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append rows built in Python (in declared column order), their key checked in Python.
+
+        Bookkeeping rows (a run record, a run's DQ results) are few; checking their key as a
+        Spark job cost 0.3-0.5 s per write of a daily run (issue 18).
+        """
+        spec, schema = table(name), self.schema(name)
+        positions = [schema.fieldNames().index(k) for k in spec.key]
+        keys = [tuple(row[i] for i in positions) for row in rows]
+        nulls = sum(any(v is None for v in key) for key in keys)
+        duplicates = sum(n > 1 for n in Counter(keys).values())
+        if duplicates or nulls:
+            raise TableContractViolation(
+                f"{name}: key {list(spec.key)} violated: "
+                f"{duplicates} duplicated key(s), {nulls} null key(s)"
+            )
+        self.append(name, self.spark.createDataFrame(list(rows), schema), key_checked=True)
 
     def replace(
         self,
@@ -347,6 +385,13 @@ class Lake:
             return
         log.warning("clearing an aborted table creation", extra={"table": name, "files": names})
         fs.delete(log_path, True)
+
+
+def _as_collected(value: Any) -> Any:
+    """A delta-rs value as PySpark collects it (an instant becomes naive local time)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone().replace(tzinfo=None)
+    return value
 
 
 def _same_type(actual: T.DataType, declared: T.DataType) -> bool:

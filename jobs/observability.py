@@ -253,10 +253,7 @@ def pipeline_run(
             from jobs.lake import Lake
 
             lake = Lake(spark, settings)
-            lake.append(
-                "ops.pipeline_runs",
-                spark.createDataFrame([row], lake.schema("ops.pipeline_runs")),
-            )
+            lake.append_rows("ops.pipeline_runs", [row])
         except Exception:  # bookkeeping must never hide the job's own outcome
             log.exception("could not record pipeline run")
         log.info(

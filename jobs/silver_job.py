@@ -281,8 +281,7 @@ def read_batch(lake: Lake, bronze_version: int | None, rebuild: bool) -> Batch:
     bronze_df = lake.read("bronze.events", bronze_version)
     expected_rows = None
     if not rebuild and lake.exists("ops.silver_batches"):
-        marks_df = lake.read("ops.silver_batches").select("batch_id").distinct()
-        done = {r[0] for r in marks_df.collect()}
+        done = {r["batch_id"] for r in lake.small_table_rows("ops.silver_batches", ["batch_id"])}
         pending = _pending_from_log(lake, bronze_version, done)
         if pending is None:  # no usable file statistics: find the pending batches in the data
             pending = [
@@ -523,17 +522,10 @@ def latest_arrivals(lake: Lake, batch: Batch) -> dict[str, dt.datetime]:
         current = latest.get(arrival.event_type)
         if current is None or arrival.max_received_at > current:
             latest[arrival.event_type] = arrival.max_received_at
-    if lake.exists("ops.silver_batches"):
-        rows = (
-            lake.read("ops.silver_batches")
-            .groupBy("event_type")
-            .agg(F.max("max_received_at").alias("latest"))
-            .collect()
-        )
-        for row in rows:
-            if row["latest"] is not None:
-                seen = row["latest"].replace(tzinfo=dt.UTC)
-                latest[row["event_type"]] = max(seen, latest.get(row["event_type"], seen))
+    for row in lake.small_table_rows("ops.silver_batches", ["event_type", "max_received_at"]):
+        if row["max_received_at"] is not None:
+            seen = row["max_received_at"].replace(tzinfo=dt.UTC)
+            latest[row["event_type"]] = max(seen, latest.get(row["event_type"], seen))
     return latest
 
 
@@ -583,10 +575,8 @@ def write_outputs(lake: Lake, batch: Batch, run_id: str, out: RunOutputs) -> Non
             .withColumn("recorded_at", F.current_timestamp())
         )
         writes.append(lambda: lake.append("ops.affected_dates", _computed(affected_df)))
-    results_df = spark.createDataFrame(
-        [r.as_row(run_id) for r in out.results], lake.schema("ops.dq_results")
-    )
-    writes.append(lambda: lake.append("ops.dq_results", results_df))
+    results = [r.as_row(run_id) for r in out.results]
+    writes.append(lambda: lake.append_rows("ops.dq_results", results))
     with ThreadPoolExecutor(max_workers=len(writes)) as pool:  # three Delta logs, no order
         for future in [pool.submit(write) for write in writes]:
             future.result()

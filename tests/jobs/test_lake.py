@@ -106,3 +106,45 @@ def test_a_committed_log_is_never_cleared(spark: SparkSession, tmp_path: Path) -
     lake.merge_insert("ops.gold_consumed", _consumed(spark, [("a", "g")]))  # type: ignore[arg-type]
     lake.merge_insert("ops.gold_consumed", _consumed(spark, [("b", "g")]))  # type: ignore[arg-type]
     assert lake.read("ops.gold_consumed").count() == 2
+
+
+def test_small_tables_read_without_spark_match_spark_and_fall_back_to_it(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = _lake(spark, tmp_path)
+    assert lake.small_table_rows("ops.silver_batches", ["batch_id"]) == []
+    arrived = dt.datetime(2026, 3, 1, 23, 30, 15, 250000)
+    batches = spark.createDataFrame(
+        [("b1", "usage", "s1", arrived, arrived), ("b1", "payment", "s1", arrived, None)],
+        lake.schema("ops.silver_batches"),
+    )
+    lake.merge_insert("ops.silver_batches", batches)
+    columns = ["batch_id", "event_type", "max_received_at"]
+    by_type = lambda rows: sorted(rows, key=lambda r: r["event_type"])  # noqa: E731
+    collected = by_type(
+        r.asDict() for r in lake.read("ops.silver_batches").select(*columns).collect()
+    )
+    assert [r["max_received_at"] for r in collected] == [None, arrived]
+    assert by_type(lake.small_table_rows("ops.silver_batches", columns)) == collected
+
+    def unreadable(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        raise OSError("a log delta-rs cannot read")
+
+    monkeypatch.setattr("jobs.lake.lake_reader.read_rows", unreadable)
+    assert by_type(lake.small_table_rows("ops.silver_batches", columns)) == collected
+
+
+def test_rows_built_in_python_have_their_key_checked_before_any_spark_job(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    lake = _lake(spark, tmp_path)
+    with pytest.raises(TableContractViolation, match=r"1 duplicated key\(s\), 0 null"):
+        lake.append_rows("ops.gold_consumed", [("a", "g"), ("a", "h")])
+    with pytest.raises(TableContractViolation, match=r"0 duplicated key\(s\), 1 null"):
+        lake.append_rows("ops.gold_consumed", [(None, "g")])
+    assert not lake.exists("ops.gold_consumed")
+    lake.append_rows("ops.gold_consumed", [("a", "g"), ("b", "g")])
+    assert sorted(tuple(r) for r in lake.read("ops.gold_consumed").collect()) == [
+        ("a", "g"),
+        ("b", "g"),
+    ]
