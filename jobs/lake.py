@@ -180,14 +180,14 @@ class Lake:
         """
         spec, schema = table(name), self.schema(name)
         positions = [schema.fieldNames().index(k) for k in spec.key]
-        keys = [tuple(row[i] for i in positions) for row in rows]
-        nulls = sum(any(v is None for v in key) for key in keys)
-        duplicates = sum(n > 1 for n in Counter(keys).values())
-        if duplicates or nulls:
-            raise TableContractViolation(
-                f"{name}: key {list(spec.key)} violated: "
-                f"{duplicates} duplicated key(s), {nulls} null key(s)"
-            )
+        per_key = Counter(tuple(row[i] for i in positions) for row in rows)
+        _refuse_key(
+            spec,
+            _key_violation(
+                duplicates=sum(n > 1 for n in per_key.values()),
+                nulls=sum(any(v is None for v in key) for key in per_key),
+            ),
+        )
         self.append(name, self.spark.createDataFrame(list(rows), schema), key_checked=True)
 
     def replace(
@@ -305,9 +305,7 @@ class Lake:
             df = self._conform(spec, df)
         if key_checked:
             return df
-        bad = self._key_violations(spec, df)
-        if bad:
-            raise TableContractViolation(f"{name}: key {list(spec.key)} violated: {bad}")
+        _refuse_key(spec, self._key_violations(spec, df))
         return df
 
     def _conform(self, spec: TableSpec, df: DataFrame) -> DataFrame:
@@ -347,10 +345,7 @@ class Lake:
         )
         if row is None:
             return None
-        duplicates, nulls = int(row["duplicates"] or 0), int(row["nulls"] or 0)
-        if duplicates or nulls:
-            return f"{duplicates} duplicated key(s), {nulls} null key(s)"
-        return None
+        return _key_violation(int(row["duplicates"] or 0), int(row["nulls"] or 0))
 
     def _ensure(self, name: TableName, df: DataFrame) -> None:
         """Create the table with its partitioning and properties if it does not exist."""
@@ -385,6 +380,19 @@ class Lake:
             return
         log.warning("clearing an aborted table creation", extra={"table": name, "files": names})
         fs.delete(log_path, True)
+
+
+def _key_violation(duplicates: int, nulls: int) -> str | None:
+    """What is wrong with a key (duplicated and null values counted per distinct key)."""
+    if duplicates or nulls:
+        return f"{duplicates} duplicated key(s), {nulls} null key(s)"
+    return None
+
+
+def _refuse_key(spec: TableSpec, violation: str | None) -> None:
+    """Raise `TableContractViolation` for a key violation; nothing is written then."""
+    if violation:
+        raise TableContractViolation(f"{spec.name}: key {list(spec.key)} violated: {violation}")
 
 
 def _as_collected(value: Any) -> Any:
