@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "forecast": "jobs.forecast_job",
     "quarantine": "jobs.quarantine_replay",
     "config": "jobs.config_cmd",
+    "driver": "jobs.driver",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 EXIT_INTERRUPTED = 130
@@ -202,6 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(
             level=logging.INFO if args.verbose or args.debug else None, fmt=settings.log_format
         )
+        if getattr(args, "driver_ok", False) and not args.no_driver:
+            from jobs.driver import delegate
+
+            delegated = delegate(argv, settings)  # a warm driver serving this lake runs it
+            if delegated is not None:
+                return delegated
         result: int = args.func(args)
         return result
     except (Exception, KeyboardInterrupt) as exc:

@@ -392,6 +392,15 @@ def user_spark_conf() -> dict[str, str]:
 # ----------------------------------------------------------------------------- sessions
 
 
+_SERVED_SESSION: SparkSession | None = None
+
+
+def use_session(spark: SparkSession | None) -> None:
+    """Make `get_spark` return `spark` (the warm driver's session); None: build one again."""
+    global _SERVED_SESSION
+    _SERVED_SESSION = spark
+
+
 def get_spark(
     settings: Settings,
     app_name: str = "finlake",
@@ -404,6 +413,8 @@ def get_spark(
     `dump_classes`: the driver records the classes it loaded in its class-data-sharing archive
     when its JVM exits (`jobs.bootstrap`); otherwise it maps that archive when one was built.
     """
+    if _SERVED_SESSION is not None:
+        return _SERVED_SESSION
     ensure_java17()
     launched = launcher_conf()
     if launched is None:
