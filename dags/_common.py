@@ -5,7 +5,9 @@ collides with `pyspark`), so no task imports the jobs. How a job runs is a per-d
 the **runner** (`FINLAKE_RUNNER` in the environment, else the Airflow Variable `finlake_runner`):
 
 - ``local`` (default, development): ``$FINLAKE_PYTHON -m jobs.<job> ...`` as a subprocess in
-  ``$FINLAKE_HOME`` (an embedded Spark session, `FINLAKE_SPARK_MASTER`);
+  ``$FINLAKE_HOME`` (an embedded Spark session, `FINLAKE_SPARK_MASTER`); when a warm driver
+  serves the lake with the same settings (`finlake driver serve`), the job runs in that
+  driver's session instead, with the same arguments, output and exit code;
 - ``spark_submit``: `SparkSubmitOperator` with the Airflow Spark connection
   ``finlake_spark`` (`FINLAKE_SPARK_CONN_ID`), client mode, launch settings from
   ``$FINLAKE_HOME/dist/spark-submit.json`` (`make dist`; `FINLAKE_SPARK_SUBMIT_PROFILE`);

@@ -28,6 +28,7 @@ from bronze.landing import LandingKey, parse_event_key
 from bronze.objectstore import ObjectStore, make_object_store
 from conf.settings import Settings, get_settings
 from jobs import bronze_objects
+from jobs.driver import add_no_driver_flag, delegate_job
 from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import get_spark
@@ -202,7 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(description="landing -> bronze.events")
     parser.add_argument("--until", type=dt.date.fromisoformat, default=None)
+    add_no_driver_flag(parser)
     args = parser.parse_args(argv)
+
+    if not args.no_driver and (code := delegate_job("jobs.bronze_job", argv)) is not None:
+        return code
     settings = get_settings()
     print(run_bronze(get_spark(settings, "finlake-bronze"), settings, args.until))
     return 0

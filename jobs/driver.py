@@ -47,6 +47,8 @@ from jobs.exit_codes import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 
 log = logging.getLogger("finlake.driver")
 
+# What a driver runs: the CLI, and the job modules' own entry points (Airflow's tasks).
+ENTRIES = ("jobs.cli", "jobs.bronze_job", "jobs.silver_job", "jobs.gold_job", "jobs.forecast_job")
 # Environment a client passes to its run (per run, not part of the settings it must share).
 PER_RUN_ENV = ("FINLAKE_PARENT_RUN_ID", "COLUMNS", "LINES")
 CONNECT_TIMEOUT_S = 2.0
@@ -139,8 +141,40 @@ def status(settings: Settings) -> dict[str, Any] | None:
     return None
 
 
+def add_no_driver_flag(parser: argparse.ArgumentParser) -> None:
+    """`--no-driver` on a command a driver can run (CLI commands also get `driver_ok`)."""
+    parser.add_argument(
+        "--no-driver",
+        action="store_true",
+        help="run in this process even when a warm driver (`finlake driver serve`) serves "
+        "this lake",
+    )
+    parser.set_defaults(driver_ok=True)
+
+
 def delegate(argv: Sequence[str], settings: Settings) -> int | None:
     """Run `finlake ARGV` in this lake's driver; its exit code, or None when none serves it."""
+    return _delegate("jobs.cli", argv, settings)
+
+
+def delegate_job(module: str, argv: Sequence[str] | None) -> int | None:
+    """Run job `module`'s `main(argv)` in this lake's driver (how Airflow's local tasks run).
+
+    None when no driver serves the lake, or under spark-submit: a launched job runs where its
+    launcher put it. A refusal is printed as the CLI prints errors and is the exit code.
+    """
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        return None
+    try:
+        return _delegate(module, sys.argv[1:] if argv is None else argv, get_settings())
+    except CliError as exc:
+        from jobs.console import print_error
+
+        print_error(exc.message, exc.hint)
+        return exc.code
+
+
+def _delegate(entry: str, argv: Sequence[str], settings: Settings) -> int | None:
     if _serving.is_set():
         return None
     sock = _connect(settings)
@@ -152,6 +186,7 @@ def delegate(argv: Sequence[str], settings: Settings) -> int | None:
     env.setdefault("LINES", str(lines))
     message = {
         "op": "run",
+        "entry": entry,
         "argv": list(argv),
         "fingerprint": fingerprint(settings),
         "env": env,
@@ -251,8 +286,8 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     daemon_threads = True
 
-    def __init__(self, path: Path, settings: Settings, runner: Callable[[list[str]], int]):
-        """Listen on `path`; `runner(argv)` runs one command (the CLI's `main` in the driver)."""
+    def __init__(self, path: Path, settings: Settings, runner: Callable[[str, list[str]], int]):
+        """Listen on `path`; `runner(entry, argv)` runs one command: `entry`'s `main(argv)`."""
         self.settings = settings
         self.fingerprint = fingerprint(settings)
         self.runner = runner
@@ -298,13 +333,18 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         if self.stopping.is_set():
             _send(sock, {"refused": "the driver is stopping", "hint": "rerun with --no-driver"})
             return
+        entry = str(message.get("entry", "jobs.cli"))
+        if entry not in ENTRIES:
+            _send(sock, {"refused": f"the driver runs {', '.join(ENTRIES)}, not {entry}"})
+            return
         if not self.run_lock.acquire(blocking=False):
-            _send(sock, {"stream": "err", "text": f"waiting for the driver's run {self.current}\n"})
+            running = _describe(self.current or [])
+            _send(sock, {"stream": "err", "text": f"waiting for the driver's `{running}`\n"})
             self.run_lock.acquire()
         try:
             argv = [str(a) for a in message.get("argv", [])]
-            self.current = argv
-            code = self._execute(argv, message, sock)
+            self.current = [entry, *argv]
+            code = self._execute(entry, argv, message, sock)
             self.runs += 1
         finally:
             self.current = None
@@ -315,7 +355,9 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             log.error("the driver's Spark session has stopped: the driver exits")
             self.stop()
 
-    def _execute(self, argv: list[str], message: Mapping[str, Any], sock: socket.socket) -> int:
+    def _execute(
+        self, entry: str, argv: list[str], message: Mapping[str, Any], sock: socket.socket
+    ) -> int:
         gone = threading.Event()
         tty = message.get("tty") or {}
         out = _ClientStream(sock, "out", bool(tty.get("out")), gone)
@@ -328,7 +370,7 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
                 contextlib.redirect_stdout(out),
                 contextlib.redirect_stderr(err),
             ):
-                code = self.runner(argv)
+                code = self.runner(entry, argv)
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else 1
         finally:
@@ -337,7 +379,7 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
         left = " (its client left before the end)" if gone.is_set() else ""
         seconds = time.perf_counter() - started
-        print_note(f"ran `finlake {' '.join(argv)}`: exit {code} in {seconds:.1f} s{left}")
+        print_note(f"ran `{_describe([entry, *argv])}`: exit {code} in {seconds:.1f} s{left}")
         return code
 
 
@@ -359,6 +401,28 @@ class _Handler(socketserver.StreamRequestHandler):
             self.server.run(message, self.request)
 
 
+def _command_name(entry: str) -> str:
+    return "finlake" if entry == "jobs.cli" else f"python -m {entry}"
+
+
+def _describe(current: Sequence[str]) -> str:
+    """A run's command line as its user typed it (`current` is [entry, *argv])."""
+    return " ".join([_command_name(current[0]), *current[1:]]) if current else ""
+
+
+def run_entry(entry: str, argv: list[str]) -> int:
+    """`entry`'s `main(argv)` as its process would end: an uncaught error is a traceback, 1."""
+    import importlib
+    import traceback
+
+    main: Callable[[list[str]], int] = importlib.import_module(entry).main
+    try:
+        return int(main(argv))
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
 def _session_alive() -> bool:
     from pyspark import SparkContext
 
@@ -375,7 +439,6 @@ def _own_logging() -> None:
 
 def serve(settings: Settings, ready: Callable[[Path], None] | None = None) -> int:
     """Start the session, import the jobs and serve until stopped (SIGTERM, SIGINT or `stop`)."""
-    from jobs.cli import main as cli_main
     from jobs.pipeline import LAYER_MODULES, get_spark
     from jobs.spark import use_session
 
@@ -391,7 +454,7 @@ def serve(settings: Settings, ready: Callable[[Path], None] | None = None) -> in
         __import__(module)
     use_session(spark)
     _serving.set()
-    server = DriverServer(path, settings, cli_main)
+    server = DriverServer(path, settings, run_entry)
     previous = {
         sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
@@ -445,7 +508,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found))
         return EXIT_OK
-    state = f"running `finlake {' '.join(found['current'])}`" if found["busy"] else "idle"
+    state = f"running `{_describe(found['current'])}`" if found["busy"] else "idle"
     console.out().print(
         f"driver pid {found['pid']} serves {found['lake_root']} since {found['started_at']}: "
         f"{found['runs']} runs, {state}",
@@ -466,7 +529,7 @@ def _cmd_stop(args: argparse.Namespace) -> int:
         _send(sock, {"op": "stop"})
         reply = next(_replies(sock), {})
     if reply.get("busy"):
-        console.print_note(f"the driver finishes `finlake {' '.join(reply['current'])}` first")
+        console.print_note(f"the driver finishes `{_describe(reply['current'])}` first")
     deadline = time.monotonic() + args.wait
     while socket_path(settings).exists():
         if time.monotonic() > deadline:

@@ -49,6 +49,7 @@ from forecasting.selection import (
 )
 from forecasting.series import ACTIVE_SUBSCRIPTIONS, REVENUE, filter_training_window, to_series
 from forecasting.variance import with_forecast_variance
+from jobs.driver import add_no_driver_flag, delegate_job
 from jobs.lake import Lake
 from jobs.observability import configure_logging, pipeline_run
 from jobs.spark import session_settings
@@ -576,6 +577,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--refit", dest="reselect", action="store_false", help="refit stored orders only"
     )
     parser.add_argument("--replay", dest="replay_run_id", help="replay a recorded run id")
+    add_no_driver_flag(parser)
 
 
 def _run_from_args(args: argparse.Namespace) -> int:
@@ -603,7 +605,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(prog="forecast_job", description=__doc__.splitlines()[0])
     _add_arguments(parser)
-    return _run_from_args(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if not args.no_driver and (code := delegate_job("jobs.forecast_job", argv)) is not None:
+        return code
+    return _run_from_args(args)
 
 
 if __name__ == "__main__":

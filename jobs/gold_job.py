@@ -33,6 +33,7 @@ from gold.plan import GoldRange, PendingRun, dim_time_bounds, plan_range
 from gold.revenue import to_payment_facts
 from gold.sql_models import run_model
 from gold.subscriptions_snapshot import to_subscription_changes, to_subscriptions_snapshot
+from jobs.driver import add_no_driver_flag, delegate_job
 from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.lake import Lake
 from jobs.observability import RunRecord, configure_logging, pipeline_run
@@ -565,7 +566,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="as-of date (default: the latest arrival Silver processed)",
     )
     parser.add_argument("--full", action="store_true")
+    add_no_driver_flag(parser)
     args = parser.parse_args(argv)
+
+    if not args.no_driver and (code := delegate_job("jobs.gold_job", argv)) is not None:
+        return code
     settings = get_settings()
     spark = get_spark(settings, "finlake-gold")
     try:

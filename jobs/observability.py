@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, Any, Literal
 
 from conf.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 _run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 

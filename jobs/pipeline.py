@@ -382,18 +382,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _driver_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-driver",
-        action="store_true",
-        help="run in this process even when a warm driver (`finlake driver serve`) serves "
-        "this lake",
-    )
-    parser.set_defaults(driver_ok=True)
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `run`, `backfill`, `replay` and `demo`."""
+    from jobs.driver import add_no_driver_flag
+
     run = subparsers.add_parser("run", help="run one layer or the whole pipeline")
     run.add_argument(
         "layer",
@@ -410,7 +402,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--with-forecast", action="store_true", help="with `all`: also run the forecast"
     )
     run.add_argument("--json", action="store_true", help="print each layer's result as JSON")
-    _driver_flag(run)
+    add_no_driver_flag(run)
     run.set_defaults(func=_cmd_run)
 
     backfill = subparsers.add_parser("backfill", help="rebuild Gold for a date range")
@@ -421,7 +413,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--end", type=dt.date.fromisoformat, required=True, help="last date (YYYY-MM-DD)"
     )
     backfill.add_argument("--json", action="store_true", help="print the Gold result as JSON")
-    _driver_flag(backfill)
+    add_no_driver_flag(backfill)
     backfill.set_defaults(func=_cmd_backfill)
 
     rep = subparsers.add_parser(
@@ -434,7 +426,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--bronze-version", type=int, required=True, help="version of bronze.events to replay"
     )
     rep.add_argument("--json", action="store_true", help="print the result as JSON")
-    _driver_flag(rep)
+    add_no_driver_flag(rep)
     rep.set_defaults(func=_cmd_replay)
 
     demo = subparsers.add_parser("demo", help="generate sample data and run the pipeline")

@@ -37,6 +37,7 @@ from conf.catalog import TableName
 from conf.settings import Settings, get_settings
 from jobs.alerts import alert_from_failures, send_alert
 from jobs.dq_gx import run_gx
+from jobs.driver import add_no_driver_flag, delegate_job
 from jobs.exit_codes import EXIT_DQ_CRITICAL
 from jobs.lake import Lake
 from jobs.lake_reader import open_table
@@ -690,7 +691,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="judge freshness at the end of this day (a run for a past date, e.g. a backfill)",
     )
+    add_no_driver_flag(parser)
     args = parser.parse_args(argv)
+
+    if not args.no_driver and (code := delegate_job("jobs.silver_job", argv)) is not None:
+        return code
     settings = get_settings()
     spark = get_spark(settings, "finlake-silver")
     try:

@@ -42,6 +42,11 @@ CLIENT = (
     "print('SPARK STARTED' if started else 'no spark', file=sys.stderr)\n"
     "sys.exit(rc)"
 )
+# the same for a job module's own entry point, as Airflow's local tasks run it
+JOB_CLIENT = CLIENT.replace(
+    "from jobs.cli import main\nrc = main(sys.argv[1:])",
+    "import importlib\nrc = importlib.import_module(sys.argv[1]).main(sys.argv[2:])",
+)
 
 
 class Served:
@@ -54,6 +59,18 @@ class Served:
         """`finlake ARGS` in a new process (stdout/stderr are pipes)."""
         return subprocess.run(
             [sys.executable, "-c", CLIENT, *args],
+            env={**self.env, **env},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def job(self, module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """`python -m MODULE ARGS` in a new process, as Airflow's local runner starts a job."""
+        return subprocess.run(
+            [sys.executable, "-c", JOB_CLIENT, module, *args],
             env={**self.env, **env},
             cwd=REPO,
             capture_output=True,
@@ -158,6 +175,21 @@ def test_run_goes_to_the_driver_and_gold_equals_a_full_rebuild(served: Served, s
 
     run_gold(spark, served.lake.settings, full=True)
     assert _gold_rows(spark, served.lake.settings) == incremental
+
+
+def test_a_job_modules_entry_point_runs_in_the_driver(served: Served) -> None:
+    """`python -m jobs.gold_job --until D` (an Airflow task) runs in the driver's session."""
+    runs = served.status()["runs"]
+    day = _received_days(served.lake)[-1].isoformat()
+    done = served.job("jobs.gold_job", "--until", day)
+    assert done.returncode == 0, done.stderr
+    assert "no spark" in done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])  # the job's own JSON line
+    assert "range_end" in result
+    assert served.status()["runs"] == runs + 1
+    usage = served.job("jobs.silver_job", "--bronze-version", "x")
+    assert usage.returncode == EXIT_USAGE  # argparse's own error, before the driver is asked
+    assert served.status()["runs"] == runs + 1
 
 
 def test_an_error_is_the_commands_own_line_and_exit_code(served: Served) -> None:
