@@ -185,7 +185,7 @@ def test_a_job_modules_entry_point_runs_in_the_driver(served: Served) -> None:
     assert done.returncode == 0, done.stderr
     assert "no spark" in done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])  # the job's own JSON line
-    assert "range_end" in result
+    assert result["as_of"] == day  # nothing new since the last run: Gold says so
     assert served.status()["runs"] == runs + 1
     usage = served.job("jobs.silver_job", "--bronze-version", "x")
     assert usage.returncode == EXIT_USAGE  # argparse's own error, before the driver is asked
