@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -78,6 +79,21 @@ def socket_path(settings: Settings) -> Path:
     """The socket of the driver serving `settings.lake_root` (one driver per lake)."""
     key = hashlib.sha256(settings.lake_root.encode()).hexdigest()[:16]
     return socket_dir() / f"driver-{key}.sock"
+
+
+@contextlib.contextmanager
+def _only_driver(settings: Settings) -> Iterator[None]:
+    """Hold the lake's driver lock (a second `serve` for the same lake is refused at once)."""
+    lock_path = socket_path(settings).with_suffix(".lock")
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CliError(
+                f"a driver already serves {settings.lake_root} (or is starting)",
+                "`finlake driver status` shows it; `finlake driver stop` stops it",
+            ) from None
+        yield  # the lock goes with the file's close, or with the process
 
 
 def _plain(value: Any) -> Any:
@@ -197,7 +213,8 @@ def _delegate(entry: str, argv: Sequence[str], settings: Settings) -> int | None
             _send(sock, message)
             for reply in _replies(sock):
                 if "refused" in reply:
-                    raise CliError(reply["refused"], reply.get("hint"), EXIT_USAGE)
+                    code = int(reply.get("code", EXIT_USAGE))
+                    raise CliError(reply["refused"], reply.get("hint"), code)
                 if "exit" in reply:
                     return int(reply["exit"])
                 stream = sys.stdout if reply.get("stream") == "out" else sys.stderr
@@ -330,8 +347,9 @@ class DriverServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
                 },
             )
             return
-        if self.stopping.is_set():
-            _send(sock, {"refused": "the driver is stopping", "hint": "rerun with --no-driver"})
+        if self.stopping.is_set():  # transient: exit 3, which Airflow retries
+            refusal = {"refused": "the driver is stopping", "code": EXIT_UNAVAILABLE}
+            _send(sock, {**refusal, "hint": "rerun when it stopped, or with --no-driver"})
             return
         entry = str(message.get("entry", "jobs.cli"))
         if entry not in ENTRIES:
@@ -439,16 +457,16 @@ def _own_logging() -> None:
 
 def serve(settings: Settings, ready: Callable[[Path], None] | None = None) -> int:
     """Start the session, import the jobs and serve until stopped (SIGTERM, SIGINT or `stop`)."""
+    with _only_driver(settings):
+        return _serve(settings, ready)
+
+
+def _serve(settings: Settings, ready: Callable[[Path], None] | None) -> int:
     from jobs.pipeline import LAYER_MODULES, get_spark
     from jobs.spark import use_session
 
     path = socket_path(settings)
-    if status(settings) is not None:
-        raise CliError(
-            f"a driver already serves {settings.lake_root}",
-            "`finlake driver status` shows it; `finlake driver stop` stops it",
-        )
-    path.unlink(missing_ok=True)  # a stale socket of a driver that died
+    path.unlink(missing_ok=True)  # a stale socket of a driver that died (we hold the lock)
     spark = get_spark(settings, "finlake-driver")
     for module in LAYER_MODULES:
         __import__(module)

@@ -210,6 +210,15 @@ def test_a_client_with_other_settings_is_refused_not_served(served: Served) -> N
     assert served.status()["runs"] == runs
 
 
+def test_a_second_driver_for_the_same_lake_is_refused_before_spark(served: Served) -> None:
+    """One driver per lake: a second `serve` exits 2 at once and leaves the first serving."""
+    second = served.finlake("driver", "serve")
+    assert second.returncode == EXIT_USAGE
+    assert "a driver already serves" in second.stderr
+    assert "no spark" in second.stderr
+    assert served.status()["pid"] == served.process.pid
+
+
 def test_stop_ends_the_driver_and_commands_run_in_their_own_process_again(
     served: Served,
 ) -> None:
