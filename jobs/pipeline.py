@@ -151,6 +151,9 @@ def run_with_progress(
     """Start Spark and run `layers` in order with a progress line per layer and step."""
     results: dict[str, Any] = {}
     modules = [*LAYER_MODULES, *(["jobs.forecast_job"] if "forecast" in layers else [])]
+    # pyspark first, on this thread: its package imports in a cycle, which two threads doing it
+    # at once break ("cannot import name 'SQLContext' from partially initialized module")
+    importlib.import_module("pyspark.sql")
     with console.LayerProgress() as progress, ThreadPoolExecutor(max_workers=1) as pool:
         # the job modules import while the driver's JVM starts (the main thread only waits)
         imported = pool.submit(lambda: [importlib.import_module(m) for m in modules])
