@@ -504,7 +504,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     def ready(path: Path) -> None:
         console.print_note(
             f"driver ready for {settings.lake_root} (pid {os.getpid()}, socket {path}): "
-            "`finlake run`, `backfill` and `replay` run here until `finlake driver stop`"
+            "`finlake run`, `backfill`, `replay`, `forecast` and the job entry points run here "
+            "until `finlake driver stop`"
         )
 
     del args
@@ -565,10 +566,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add `driver serve`, `driver status` and `driver stop`."""
     driver = subparsers.add_parser(
         "driver",
-        help="a warm Spark driver that `run`, `backfill` and `replay` attach to",
-        description="A long-lived Spark driver for this lake: `finlake run`, `backfill` and "
-        "`replay` send their work to it when it serves the lake (same settings), and skip the "
-        "JVM's start and warm-up.",
+        help="a warm Spark driver that `run`, `backfill`, `replay` and `forecast` attach to",
+        description="A long-lived Spark driver for this lake: `finlake run`, `backfill`, "
+        "`replay` and `forecast`, and the job modules' entry points (Airflow's local tasks), "
+        "send their work to it when it serves the lake (same settings), and skip the JVM's "
+        "start and warm-up.",
     )
     commands = driver.add_subparsers(dest="driver_command", required=True, metavar="COMMAND")
     serve_cmd = commands.add_parser(

@@ -57,20 +57,17 @@ class Served:
 
     def finlake(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """`finlake ARGS` in a new process (stdout/stderr are pipes)."""
-        return subprocess.run(
-            [sys.executable, "-c", CLIENT, *args],
-            env={**self.env, **env},
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        return self._client(CLIENT, args, env)
 
     def job(self, module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """`python -m MODULE ARGS` in a new process, as Airflow's local runner starts a job."""
+        return self._client(JOB_CLIENT, (module, *args), env)
+
+    def _client(
+        self, code: str, args: tuple[str, ...], env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", JOB_CLIENT, module, *args],
+            [sys.executable, "-c", code, *args],
             env={**self.env, **env},
             cwd=REPO,
             capture_output=True,
