@@ -20,6 +20,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from functools import reduce
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 
 from bronze.contracts import EventType
@@ -57,8 +58,9 @@ from silver.events import (
     EXISTING_KEY_COLUMNS,
     SILVER_TYPES,
     Lateness,
+    outcome_metrics,
     to_affected_dates,
-    to_outcome_counts,
+    to_flagged_counts,
     to_silver_rows,
     to_typed_events,
     with_classification,
@@ -96,31 +98,27 @@ class TypeCounts:
     late: int = 0
     rule_failures: dict[str, int] = field(default_factory=dict)
     warn_failures: dict[str, int] = field(default_factory=dict)
-    fields: list[str] = field(default_factory=list)
+    unknown_fields: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Any]) -> TypeCounts:
-        """Counts from the rows of `silver.events.to_outcome_counts`."""
+    def from_observed(cls, metrics: dict[str, Any], named: Sequence[Any]) -> TypeCounts:
+        """Counts from `silver.events.outcome_metrics` and the rows of `to_flagged_counts`."""
         out = cls()
-        outcomes: dict[str, int] = {}
-        for row in rows:
+        for row in named:
             kind, name, count = row["kind"], row["name"], int(row["rows"])
-            if kind == "outcome":
-                outcomes[name] = count
-            elif kind == "late":
-                out.late = count
-            elif kind == "quarantine_rule":
+            if kind == "quarantine_rule":
                 out.rule_failures[name] = count
             elif kind == "warn_rule":
                 out.warn_failures[name] = count
-            elif kind == "field":
-                out.fields.append(name)
-        out.rows_in = sum(outcomes.values())
-        out.valid = outcomes.get("valid", 0)
-        out.duplicates = outcomes.get("duplicate", 0)
-        out.already_processed = outcomes.get("already_processed", 0)
-        out.conflicts = outcomes.get("conflicting_duplicate", 0)
-        out.quarantined = outcomes.get("quarantined", 0) + out.conflicts
+            elif kind == "unknown_field":
+                out.unknown_fields.append(name)
+        out.rows_in = int(metrics["rows"])
+        out.valid = int(metrics["valid"])
+        out.duplicates = int(metrics["duplicate"])
+        out.already_processed = int(metrics["already_processed"])
+        out.conflicts = int(metrics["conflicting_duplicate"])
+        out.quarantined = int(metrics["quarantined"]) + out.conflicts
+        out.late = int(metrics["late"])
         if out.conflicts:
             out.rule_failures["conflicting_duplicate"] = out.conflicts
         return out
@@ -386,14 +384,26 @@ def process_type(
         if not batch.rebuild and lake.exists(target)
         else None
     )
-    # typed rows are computed once: classification reads them two or three times (candidates,
-    # their ids when Silver holds rows, rule failures); over the parse's full lineage that cost
-    # 114 s instead of 21 s on the 2-year lake's 750k usage rows, when the payload was still
-    # parsed once per field (docs/benchmarks.md, issue 18, third and sixth steps)
-    typed_df = to_typed_events(rows_df, spec, refs, lateness).localCheckpoint(eager=True)
-    classified_df = with_classification(typed_df, existing_df).localCheckpoint(eager=True)
+    typed_df = to_typed_events(rows_df, spec, refs, lateness)
+    if existing_df is not None:
+        # computed once: classifying against Silver reads the typed rows three times (the
+        # candidates' ids, the candidates, the rule failures); over the parse's lineage that
+        # cost 114 s instead of 21 s on the 2-year lake's 750k usage rows, when the payload
+        # was still parsed once per field (docs/benchmarks.md, issue 18, third and sixth
+        # steps). Without Silver rows (a first build, a rebuild) they are read once.
+        typed_df = typed_df.localCheckpoint(eager=True)
+    # the outcome counts are taken while the rows are computed; rule and field names, only
+    # when some row has one (`outcome_metrics`)
+    observed = Observation(f"silver-{event_type}-{uuid.uuid4().hex}")
+    classified_df = (
+        with_classification(typed_df, existing_df)
+        .observe(observed, *outcome_metrics())
+        .localCheckpoint(eager=True)
+    )
     out.cached.append(classified_df)  # the typed rows are not referenced past this point
-    counts = TypeCounts.from_rows(to_outcome_counts(classified_df).collect())
+    metrics = observed.get
+    named = to_flagged_counts(classified_df).collect() if metrics["flagged"] else []
+    counts = TypeCounts.from_observed(metrics, named)
     counts.check_identity(event_type)
     valid_df = classified_df.filter(F.col("dedup_outcome") == "valid")
     rows = to_silver_rows(valid_df, spec, run.run_id)
@@ -507,7 +517,7 @@ def table_gates(
             ),
             *schema_drift_checks(table, counts.rows_in, counts.rule_failures),
             *volume_checks(table, counts.rows_in, trailing.get(table), limits),
-            unknown_fields_check(table, sorted(set(counts.fields) - set(spec.model.model_fields))),
+            unknown_fields_check(table, sorted(counts.unknown_fields)),
         ]
     if not batch.rebuild:
         freshness = freshness_check(table, arrivals.get(table), as_of, limits)

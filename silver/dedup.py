@@ -10,14 +10,21 @@ Outcomes per candidate row (rows that passed every quarantine rule):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 ARRIVAL_ORDER = ("received_at", "source_object_key", "line_number")
 
 
-def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame | None) -> DataFrame:
+def with_dedup_outcome(
+    candidates_df: DataFrame, existing_df: DataFrame | None, groups: Sequence[str] = ()
+) -> DataFrame:
     """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows.
+
+    `groups`: further columns that split an event_id's rows into groups deduplicated apart
+    (`silver.events.with_classification` keeps rule failures out of the candidates' group).
 
     `existing_df` None means Silver holds nothing yet (a first build or a rebuild): rows are
     only compared with each other, without joining an empty table (Spark cannot see that a
@@ -45,7 +52,7 @@ def with_dedup_outcome(candidates_df: DataFrame, existing_df: DataFrame | None) 
             F.col("line_number").alias("_existing_line"),
         )
         joined = candidates_df.join(existing, "event_id", "left")
-    first = Window.partitionBy("event_id").orderBy(*ARRIVAL_ORDER)
+    first = Window.partitionBy("event_id", *groups).orderBy(*ARRIVAL_ORDER)
     same_line = (F.col("_existing_key") == F.col("source_object_key")) & (
         F.col("_existing_line") == F.col("line_number")
     )

@@ -2,15 +2,18 @@
 
 `to_typed_events`: parse the payload with the contract, cast to contract types, date it
 (`event_date`, `books_date`), judge lateness, look up references, evaluate the declared row
-rules and the type's batch rules. `with_classification` then gives every row exactly one
-outcome: `valid`, `duplicate`, `already_processed`, `conflicting_duplicate` or `quarantined`.
+rules and the type's batch rules, list the payload's unknown fields. `with_classification`
+then gives every row exactly one outcome: `valid`, `duplicate`, `already_processed`,
+`conflicting_duplicate` or `quarantined`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
-from pyspark.sql import DataFrame
+from pydantic import BaseModel
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from bronze.contracts import EventType
@@ -57,6 +60,7 @@ def to_typed_events(
         )
         .transform(lambda d: with_rule_results(d, rules_for(spec.event_type)))
         .transform(lambda d: spec.with_batch_rules(d, refs))
+        .transform(lambda d: with_unknown_fields(d, spec.model))
     )
 
 
@@ -64,40 +68,79 @@ def with_classification(typed_df: DataFrame, existing_df: DataFrame | None) -> D
     """Add `dedup_outcome`: rule failures are `quarantined`, the rest go through dedup.
 
     `existing_df`: Silver's key columns (`EXISTING_KEY_COLUMNS`), None when Silver is empty.
+    Then the rows are read once: rule failures and candidates are deduplicated as separate
+    groups of one window, where comparing with Silver needs the candidates twice (their ids
+    for the semi join, then the rows) and so a union of the two filters.
     """
     failed = F.size("quarantine_rules") > 0
+    if existing_df is None:
+        return (
+            with_dedup_outcome(typed_df.withColumn("_is_failed", failed), None, ["_is_failed"])
+            .withColumn(
+                "dedup_outcome",
+                F.when(F.col("_is_failed"), F.lit("quarantined")).otherwise(F.col("dedup_outcome")),
+            )
+            .drop("_is_failed")
+        )
     return with_dedup_outcome(typed_df.filter(~failed), existing_df).unionByName(
         typed_df.filter(failed).withColumn("dedup_outcome", F.lit("quarantined"))
     )
 
 
-def to_outcome_counts(classified_df: DataFrame) -> DataFrame:
-    """(`kind`, `name`, `rows`): outcomes, late valid rows, rule failures and payload fields.
+OUTCOMES = ("valid", "duplicate", "already_processed", "conflicting_duplicate", "quarantined")
 
-    One Spark job answers every count of a type (kind `field` lists the top-level keys of the
-    payloads, for the unknown-fields check).
+
+def with_unknown_fields(df: DataFrame, model: type[BaseModel]) -> DataFrame:
+    """Add `unknown_fields`: the payload's top-level keys that the contract does not declare."""
+    keys = F.coalesce(F.json_object_keys("payload"), F.array().cast("array<string>"))
+    return df.withColumn(
+        "unknown_fields", F.array_except(keys, F.array(*[F.lit(f) for f in model.model_fields]))
+    )
+
+
+def outcome_metrics() -> list[Column]:
+    """Aggregates observed while the classified rows are computed (`DataFrame.observe`).
+
+    Rows in all, per outcome, late valid rows, and `flagged`: rows with a failed or warned rule
+    or an unknown field, whose names only `to_flagged_counts` lists (a clean batch needs no
+    second pass over its rows).
     """
-    outcomes = classified_df.groupBy(
-        F.lit("outcome").alias("kind"), F.col("dedup_outcome").alias("name")
-    ).count()
-    late = (
-        classified_df.filter((F.col("dedup_outcome") == "valid") & F.col("is_late"))
-        .groupBy(F.lit("late").alias("kind"), F.lit("valid").alias("name"))
+    flagged = (
+        (F.size("quarantine_rules") > 0)
+        | (F.size("warn_rules") > 0)
+        | (F.size("unknown_fields") > 0)
+    )
+    return [
+        F.count(F.lit(1)).alias("rows"),
+        *[F.count_if(F.col("dedup_outcome") == outcome).alias(outcome) for outcome in OUTCOMES],
+        F.count_if((F.col("dedup_outcome") == "valid") & F.col("is_late")).alias("late"),
+        F.count_if(flagged).alias("flagged"),
+    ]
+
+
+def to_flagged_counts(classified_df: DataFrame) -> DataFrame:
+    """(`kind`, `name`, `rows`): rows per failed rule, per warned rule and per unknown field.
+
+    One Spark job over the rows that `outcome_metrics` flags, for every name of a type.
+    """
+    columns = {
+        "quarantine_rule": "quarantine_rules",
+        "warn_rule": "warn_rules",
+        "unknown_field": "unknown_fields",
+    }
+    flagged_df = classified_df.filter(
+        reduce(lambda a, b: a | b, [F.size(c) > 0 for c in columns.values()])
+    )
+    names = [
+        flagged_df.select(F.lit(kind).alias("kind"), F.explode(column).alias("name"))
+        for kind, column in columns.items()
+    ]
+    return (
+        reduce(DataFrame.unionByName, names)
+        .groupBy("kind", "name")
         .count()
+        .withColumnRenamed("count", "rows")
     )
-    quarantine_rules = classified_df.select(
-        F.lit("quarantine_rule").alias("kind"), F.explode("quarantine_rules").alias("name")
-    )
-    warn_rules = classified_df.select(
-        F.lit("warn_rule").alias("kind"), F.explode("warn_rules").alias("name")
-    )
-    fields = classified_df.select(
-        F.lit("field").alias("kind"), F.explode(F.json_object_keys("payload")).alias("name")
-    )
-    rules = (
-        quarantine_rules.unionByName(warn_rules).unionByName(fields).groupBy("kind", "name").count()
-    )
-    return outcomes.unionByName(late).unionByName(rules).withColumnRenamed("count", "rows")
 
 
 def to_silver_rows(valid_df: DataFrame, spec: SilverEventType, run_id: str) -> DataFrame:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from bronze.contracts import PaymentEvent
-from silver.events import Lateness, to_typed_events, with_classification
+from silver.events import (
+    OUTCOMES,
+    Lateness,
+    outcome_metrics,
+    to_flagged_counts,
+    to_typed_events,
+    with_classification,
+)
 from silver.parse import with_parsed_payload
 from silver.payment import SILVER as PAYMENT
 from silver.reference import to_fx_daily
@@ -166,23 +174,92 @@ def test_every_row_gets_exactly_one_outcome(spark: SparkSession, refs: Reference
 
 
 def test_an_empty_silver_needs_no_join(spark: SparkSession, refs: References) -> None:
-    """`existing_df=None` (first build, rebuild) classifies exactly as an empty Silver table."""
+    """`existing_df=None` (first build, rebuild) classifies exactly as an empty Silver table.
+
+    Without Silver rows the rows are classified in one window, rule failures in a group of
+    their own: a failing row that arrived first must not take its event_id's first place.
+    """
     same = _payment(1, "inv-old", "refunded")
-    payloads = [("batch", same), ("batch", same), ("batch", dict(same, amount="11.00"))]
+    payloads = [
+        ("batch", dict(same, invoice_id="inv-none")),  # fails ref:refunded_payment, arrives first
+        ("batch", same),
+        ("batch", same),
+        ("batch", dict(same, amount="11.00")),
+        ("batch", dict(_payment(2, "inv-none", "refunded"))),  # fails, alone
+    ]
     typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
     typed = typed.withColumn(
         "payload_hash",
-        F.when(F.col("line_number") == 2, F.lit("h0")).otherwise(F.col("payload_hash")),
+        F.when(F.col("line_number") == 3, F.lit("h1")).otherwise(F.col("payload_hash")),
     )
     empty = spark.createDataFrame(
         [], "event_id string, payload_hash string, source_object_key string, line_number bigint"
     )
+    one_pass = with_classification(typed, None)
     assert_df_equality(
-        with_classification(typed, None),
-        with_classification(typed, empty),
-        ignore_row_order=True,
-        ignore_nullable=True,
+        one_pass, with_classification(typed, empty), ignore_row_order=True, ignore_nullable=True
     )
+    outcomes = [r["dedup_outcome"] for r in one_pass.orderBy("line_number").collect()]
+    assert outcomes == [
+        "quarantined",
+        "valid",
+        "duplicate",
+        "conflicting_duplicate",
+        "quarantined",
+    ]
+
+
+@pytest.mark.parametrize("has_silver", [False, True])
+def test_observed_counts_match_the_rows(
+    spark: SparkSession, refs: References, has_silver: bool
+) -> None:
+    """Outcome counts observed while the rows are computed, and the flagged rows' names, equal
+    counts taken from the collected rows in Python (the unknown field from the input dicts)."""
+    first = _payment(1, "inv-old", "refunded")
+    payloads = [
+        ("batch", first),
+        ("batch", dict(first, amount="11.00")),  # conflicting duplicate
+        ("batch", dict(_payment(2, "inv-none", "refunded"), coupon="X1")),  # fails, unknown key
+        ("batch", dict(_payment(3, "inv-old", "refunded"), coupon="X2")),  # valid, unknown key
+        ("batch", dict(_payment(4, "inv-old", "refunded"), amount="ten")),  # fails a type rule
+    ]
+    typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
+    existing = (
+        spark.createDataFrame(
+            [("3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a03", "other", "events/payment/old", 7)],
+            "event_id string, payload_hash string, source_object_key string, line_number bigint",
+        )
+        if has_silver
+        else None
+    )
+    observation = Observation("test-outcomes")
+    classified = (
+        with_classification(typed, existing)
+        .observe(observation, *outcome_metrics())
+        .localCheckpoint(eager=True)
+    )
+    metrics = observation.get
+    rows = classified.collect()
+    by_outcome = Counter(r["dedup_outcome"] for r in rows)
+    assert metrics["rows"] == len(payloads)
+    assert {o: metrics[o] for o in OUTCOMES if metrics[o]} == dict(by_outcome)
+    assert metrics["late"] == sum(r["dedup_outcome"] == "valid" and r["is_late"] for r in rows)
+    names = Counter(
+        (kind, name)
+        for r in rows
+        for kind, column in (("quarantine_rule", "quarantine_rules"), ("warn_rule", "warn_rules"))
+        for name in r[column]
+    )
+    names.update(
+        ("unknown_field", key)
+        for _, payload in payloads
+        for key in payload
+        if key not in PaymentEvent.model_fields
+    )
+    assert metrics["flagged"] == 3
+    flagged = {(r["kind"], r["name"]): r["rows"] for r in to_flagged_counts(classified).collect()}
+    assert flagged == dict(names)
+    assert ("unknown_field", "coupon") in flagged
 
 
 def test_the_payload_is_parsed_once(spark: SparkSession) -> None:
