@@ -2,7 +2,9 @@
 
 One process, one Spark session (`local[2]`), on a freshly generated lake per size:
 
-a. bare copy: `spark.read.text` of every landing JSONL object -> one Delta table (events/s);
+a. bare copy: `spark.read.text` of every landing JSONL object -> one Delta table (events/s),
+   in finlake's session; then again with Spark's default file listing, the baseline of the
+   earlier issue 18 steps (reported beside it, ratios too);
 b. the medallion: every day but the last five through Bronze, Silver and Gold (first build),
    each layer and the sum versus the bare copy of the same number of events (goals: the whole
    medallion <= 6x, Silver <= 3x);
@@ -65,7 +67,7 @@ from jobs.generator import generate  # noqa: E402
 from jobs.gold_job import run_gold  # noqa: E402
 from jobs.lake import Lake  # noqa: E402
 from jobs.silver_job import end_of_day, run_silver  # noqa: E402
-from jobs.spark import get_spark  # noqa: E402
+from jobs.spark import get_spark, session_settings  # noqa: E402
 
 START = dt.date(2024, 1, 1)
 INCREMENTAL_GOAL = 0.10  # one new day through Bronze + Silver + Gold vs the full medallion
@@ -169,6 +171,12 @@ def run_size(
         "rows": bare_rows,
         "events_per_s": round(bare_rows / bare_s),
     }
+    # the same copy with Spark's default file listing (one task per named file), the baseline
+    # of the issue's earlier steps, for continuity: finlake's sessions list in a few tasks
+    listing = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+    with session_settings(spark, {listing: "10000"}):
+        default_s, _ = bare_copy(spark, store, workdir / f"bare-default-{days}d-{customers}c")
+    out["bare_copy"]["default_listing_seconds"] = round(default_s, 2)
     # every day but the last five through the medallion: the "full medallion"
     recv = received_days(store)
     day_in_session, day_cold, *driver_days = recv[-5:]
@@ -193,6 +201,8 @@ def run_size(
         "x_bare_copy": round(medallion_s / (bare_s * rows / bare_rows), 2),
         "silver_x_bare_copy": round(silver1_s / (bare_s * rows / bare_rows), 2),
         "bronze_x_bare_copy": round(bronze1_s / (bare_s * rows / bare_rows), 2),
+        "x_bare_copy_default_listing": round(medallion_s / (default_s * rows / bare_rows), 2),
+        "silver_x_bare_copy_default_listing": round(silver1_s / (default_s * rows / bare_rows), 2),
         "bronze_phase_seconds": phase_seconds(spark, settings, "bronze"),
         "silver_phase_seconds": phase_seconds(spark, settings, "silver"),
         "gold_phase_seconds": phase_seconds(spark, settings, "gold"),
@@ -353,6 +363,12 @@ def determinism(spark: SparkSession, settings: Settings, day: dt.date) -> dict[s
     }
 
 
+def default_listing(run: dict[str, Any]) -> str:
+    """The bare copy's seconds with Spark's default file listing, when measured."""
+    seconds = run["bare_copy"].get("default_listing_seconds")
+    return f"{seconds} s" if seconds is not None else "-"
+
+
 def markdown(report: dict[str, Any]) -> str:
     """Human summary of a report."""
     lines = [
@@ -362,8 +378,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"average at start {report['load_avg_start']}, at end {report['load_avg_end']}. "
         f"Spark start {report['spark_start_s']} s. Command: `{report['command']}`.",
         "",
-        "| size | events | bare copy ev/s | Bronze x | Silver x (goal <= 3) "
-        "| medallion x (goal <= 6) | one new day B+S+G s | vs medallion (goal <= 10 %) "
+        "| size | events | bare copy ev/s (s; Spark's default listing) | Bronze x "
+        "| Silver x (goal <= 3; vs default listing) "
+        "| medallion x (goal <= 6; vs default listing) "
+        "| one new day B+S+G s | vs medallion (goal <= 10 %) "
         "| `finlake run all` day s (goal <= 30) | same, driver: start / runs 1, 2, 3 s "
         "| identical |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -374,8 +392,11 @@ def markdown(report: dict[str, Any]) -> str:
         det = run["determinism"]
         lines.append(
             f"| {run['days']}d x {run['customers']}c | {run['events']:,} "
-            f"| {run['bare_copy']['events_per_s']:,} | {med['bronze_x_bare_copy']} "
-            f"| {med['silver_x_bare_copy']} | {med['x_bare_copy']} "
+            f"| {run['bare_copy']['events_per_s']:,} "
+            f"({run['bare_copy']['seconds']} s; {default_listing(run)}) "
+            f"| {med['bronze_x_bare_copy']} "
+            f"| {med['silver_x_bare_copy']} ({med.get('silver_x_bare_copy_default_listing', '-')}) "
+            f"| {med['x_bare_copy']} ({med.get('x_bare_copy_default_listing', '-')}) "
             f"| {inc['seconds']} ({inc['bronze_s']} + {inc['silver_s']} + {inc['gold_s']}) "
             f"| {inc['vs_medallion']:.1%} | {cli['seconds']} (exit {cli['exit_code']}) "
             f"| {drv['driver_start_s']} / {', '.join(str(r['seconds']) for r in drv['runs'])} "

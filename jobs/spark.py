@@ -212,6 +212,12 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.databricks.delta.stateReconstructionValidation.enabled": "false",
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # Reading more than 32 named files lists them in a Spark job of one task per file
+        # (Spark's default allows 10,000): Bronze's chunk of 2,000 landing objects spent 7-13 s
+        # in 2,000 tasks of a few milliseconds each, 0.5 s in 8 (docs/benchmarks.md, issue 18)
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(
+            listing_tasks(settings.spark_shuffle_partitions)
+        ),
         "spark.sql.warehouse.dir": str(settings.cache_dir / "spark-warehouse"),
         # PySpark's DataFrame debugging records the Python call site of every column function:
         # in a pool thread an extra JVM round trip per call (`getActiveSession`), on the main
@@ -223,6 +229,11 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if _uses_s3(settings):
         conf.update(_s3a_conf(settings))
     return conf
+
+
+def listing_tasks(shuffle_partitions: int) -> int:
+    """Tasks of a Spark job that lists many input files: four per shuffle partition, at least 8."""
+    return max(8, 4 * shuffle_partitions)
 
 
 def shuffle_partitions_for(rows: int, configured: int) -> int:

@@ -25,6 +25,7 @@ from jobs.spark import (
     cached_jars,
     fill_unset,
     jar_cache_dir,
+    listing_tasks,
     read_properties,
     record_jar_cache,
     spark_submit_args,
@@ -58,6 +59,36 @@ def test_column_calls_do_not_record_python_call_sites(spark: SparkSession) -> No
 
     assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
     assert not is_debugging_enabled()
+
+
+def test_many_named_files_are_listed_in_a_few_tasks(spark: SparkSession, tmp_path: Path) -> None:
+    """Reading 40 named files (over Spark's threshold of 32) lists them in one Spark job of
+    `listing_tasks` tasks, not one task per file; every file is read."""
+    paths = []
+    for i in range(40):
+        path = tmp_path / f"object-{i:02d}.jsonl"
+        path.write_text(f'{{"n": {i}}}\n')
+        paths.append(str(path))
+    tasks = int(spark.conf.get("spark.sql.sources.parallelPartitionDiscovery.parallelism") or 0)
+    assert tasks == listing_tasks(int(spark.conf.get("spark.sql.shuffle.partitions") or 0))
+    tracker = spark.sparkContext.statusTracker()
+    group = "listing-test"
+    spark.sparkContext.setJobGroup(group, "listing")
+    try:
+        frame = spark.read.format("binaryFile").load(paths)
+        assert frame.count() == 40
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    stages = [
+        stage
+        for job in tracker.getJobIdsForGroup(group)
+        if (info := tracker.getJobInfo(job)) is not None
+        for stage_id in info.stageIds
+        if (stage := tracker.getStageInfo(stage_id)) is not None
+    ]
+    listing = [s for s in stages if s.name.startswith("load at")]  # the listing job's stage
+    assert listing, [s.name for s in stages]
+    assert all(s.numTasks <= tasks < 40 for s in stages)
 
 
 def test_python_tasks_do_not_get_the_package_jars(spark: SparkSession, tmp_path: Path) -> None:
