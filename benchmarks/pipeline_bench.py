@@ -67,7 +67,7 @@ from jobs.generator import generate  # noqa: E402
 from jobs.gold_job import run_gold  # noqa: E402
 from jobs.lake import Lake  # noqa: E402
 from jobs.silver_job import end_of_day, run_silver  # noqa: E402
-from jobs.spark import get_spark, session_settings  # noqa: E402
+from jobs.spark import LISTING_PARALLELISM, get_spark, session_settings  # noqa: E402
 
 START = dt.date(2024, 1, 1)
 INCREMENTAL_GOAL = 0.10  # one new day through Bronze + Silver + Gold vs the full medallion
@@ -173,8 +173,7 @@ def run_size(
     }
     # the same copy with Spark's default file listing (one task per named file), the baseline
     # of the earlier steps, for continuity: finlake's sessions list in a few tasks
-    listing = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
-    with session_settings(spark, {listing: "10000"}):
+    with session_settings(spark, {LISTING_PARALLELISM: "10000"}):
         default_s, _ = bare_copy(spark, store, workdir / f"bare-default-{days}d-{customers}c")
     out["bare_copy"]["default_listing_seconds"] = round(default_s, 2)
     # every day but the last five through the medallion: the "full medallion"

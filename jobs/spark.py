@@ -215,9 +215,7 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
         # Reading more than 32 named files lists them in a Spark job of one task per file
         # (Spark's default allows 10,000): Bronze's chunk of 2,000 landing objects spent 7-13 s
         # in 2,000 tasks of a few milliseconds each, 0.5 s in 8 (docs/benchmarks.md, issue 18)
-        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(
-            listing_tasks(settings.spark_shuffle_partitions)
-        ),
+        LISTING_PARALLELISM: str(listing_tasks(settings.spark_shuffle_partitions)),
         "spark.sql.warehouse.dir": str(settings.cache_dir / "spark-warehouse"),
         # PySpark's DataFrame debugging records the Python call site of every column function:
         # in a pool thread an extra JVM round trip per call (`getActiveSession`), on the main
@@ -229,6 +227,9 @@ def session_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if _uses_s3(settings):
         conf.update(_s3a_conf(settings))
     return conf
+
+
+LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 
 
 def listing_tasks(shuffle_partitions: int) -> int:

@@ -98,6 +98,19 @@ def with_unknown_fields(df: DataFrame, model: type[BaseModel]) -> DataFrame:
     )
 
 
+# the name lists a row can carry, by the `kind` that `to_flagged_counts` reports them under
+FLAGGED_COLUMNS = {
+    "quarantine_rule": "quarantine_rules",
+    "warn_rule": "warn_rules",
+    "unknown_field": "unknown_fields",
+}
+
+
+def _is_flagged() -> Column:
+    """A row with a failed or warned rule or an unknown field."""
+    return reduce(lambda a, b: a | b, [F.size(c) > 0 for c in FLAGGED_COLUMNS.values()])
+
+
 def outcome_metrics() -> list[Column]:
     """Aggregates observed while the classified rows are computed (`DataFrame.observe`).
 
@@ -105,16 +118,11 @@ def outcome_metrics() -> list[Column]:
     or an unknown field, whose names only `to_flagged_counts` lists (a clean batch needs no
     second pass over its rows).
     """
-    flagged = (
-        (F.size("quarantine_rules") > 0)
-        | (F.size("warn_rules") > 0)
-        | (F.size("unknown_fields") > 0)
-    )
     return [
         F.count(F.lit(1)).alias("rows"),
         *[F.count_if(F.col("dedup_outcome") == outcome).alias(outcome) for outcome in OUTCOMES],
         F.count_if((F.col("dedup_outcome") == "valid") & F.col("is_late")).alias("late"),
-        F.count_if(flagged).alias("flagged"),
+        F.count_if(_is_flagged()).alias("flagged"),
     ]
 
 
@@ -123,17 +131,10 @@ def to_flagged_counts(classified_df: DataFrame) -> DataFrame:
 
     One Spark job over the rows that `outcome_metrics` flags, for every name of a type.
     """
-    columns = {
-        "quarantine_rule": "quarantine_rules",
-        "warn_rule": "warn_rules",
-        "unknown_field": "unknown_fields",
-    }
-    flagged_df = classified_df.filter(
-        reduce(lambda a, b: a | b, [F.size(c) > 0 for c in columns.values()])
-    )
+    flagged_df = classified_df.filter(_is_flagged())
     names = [
         flagged_df.select(F.lit(kind).alias("kind"), F.explode(column).alias("name"))
-        for kind, column in columns.items()
+        for kind, column in FLAGGED_COLUMNS.items()
     ]
     return (
         reduce(DataFrame.unionByName, names)

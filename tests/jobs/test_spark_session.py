@@ -22,6 +22,7 @@ from conf.settings import Settings
 from jobs.bootstrap import resolve_jars
 from jobs.spark import (
     CODE_ARCHIVE_ALIAS,
+    LISTING_PARALLELISM,
     cached_jars,
     fill_unset,
     jar_cache_dir,
@@ -69,7 +70,7 @@ def test_many_named_files_are_listed_in_a_few_tasks(spark: SparkSession, tmp_pat
         path = tmp_path / f"object-{i:02d}.jsonl"
         path.write_text(f'{{"n": {i}}}\n')
         paths.append(str(path))
-    tasks = int(spark.conf.get("spark.sql.sources.parallelPartitionDiscovery.parallelism") or 0)
+    tasks = int(spark.conf.get(LISTING_PARALLELISM) or 0)
     assert tasks == listing_tasks(int(spark.conf.get("spark.sql.shuffle.partitions") or 0))
     tracker = spark.sparkContext.statusTracker()
     group = "listing-test"
