@@ -396,7 +396,7 @@ def process_type(
     # when some row has one (`outcome_metrics`)
     observed = Observation(f"silver-{event_type}-{uuid.uuid4().hex}")
     classified_df = (
-        with_classification(typed_df, existing_df)
+        with_classification(typed_df, existing_df, is_few=batch.rows <= SMALL_RUN_ROWS)
         .observe(observed, *outcome_metrics())
         .localCheckpoint(eager=True)
     )

@@ -48,8 +48,13 @@ DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 JAR_MANIFEST = "finlake-jars.json"
 # Session settings of a small run (`execution_for`): no whole-stage code generation, and
 # expressions evaluated by their interpreted implementations (every Spark expression has one;
-# Spark's own test suites run in this mode too).
+# Spark's own test suites run in this mode too). No adaptive execution either: it submits each
+# shuffle stage as a job of its own and plans the rest again after it, which on a daily run's
+# few thousand rows costs more than it can save (430 -> 232 Spark jobs for one new day;
+# docs/benchmarks.md, issue 18). Joins whose small side adaptive execution used to discover at
+# run time say so with a broadcast hint (`silver.dedup`).
 SMALL_RUN_CONF = {
+    "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }

@@ -19,7 +19,11 @@ ARRIVAL_ORDER = ("received_at", "source_object_key", "line_number")
 
 
 def with_dedup_outcome(
-    candidates_df: DataFrame, existing_df: DataFrame | None, groups: Sequence[str] = ()
+    candidates_df: DataFrame,
+    existing_df: DataFrame | None,
+    groups: Sequence[str] = (),
+    *,
+    is_few: bool = False,
 ) -> DataFrame:
     """Add `dedup_outcome` to candidate rows given Silver's (event_id, hash, lineage) rows.
 
@@ -30,6 +34,10 @@ def with_dedup_outcome(
     only compared with each other, without joining an empty table (Spark cannot see that a
     frame built from an empty Python list is empty, and at 3.3M events the join's distinct
     ids alone took 12 s; docs/benchmarks.md, issue 18).
+
+    `is_few`: the candidates are a small batch, so their ids are broadcast to the join with
+    Silver whatever the planner estimates (a small run plans without adaptive execution, which
+    would otherwise shuffle all of Silver's key columns; `jobs.spark.SMALL_RUN_CONF`).
     """
     if existing_df is None:
         joined = candidates_df.select(  # the join's column order: its key first
@@ -43,8 +51,9 @@ def with_dedup_outcome(
         # only Silver rows sharing an event_id with a candidate can match: the semi join keeps
         # the whole table out of the shuffle (a broadcast of the candidates' ids on a daily
         # batch)
+        ids_df = candidates_df.select("event_id").distinct()
         existing = existing_df.join(
-            candidates_df.select("event_id").distinct(), "event_id", "left_semi"
+            F.broadcast(ids_df) if is_few else ids_df, "event_id", "left_semi"
         ).select(
             "event_id",
             F.col("payload_hash").alias("_existing_hash"),

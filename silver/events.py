@@ -64,13 +64,16 @@ def to_typed_events(
     )
 
 
-def with_classification(typed_df: DataFrame, existing_df: DataFrame | None) -> DataFrame:
+def with_classification(
+    typed_df: DataFrame, existing_df: DataFrame | None, *, is_few: bool = False
+) -> DataFrame:
     """Add `dedup_outcome`: rule failures are `quarantined`, the rest go through dedup.
 
     `existing_df`: Silver's key columns (`EXISTING_KEY_COLUMNS`), None when Silver is empty.
     Then the rows are read once: rule failures and candidates are deduplicated as separate
     groups of one window, where comparing with Silver needs the candidates twice (their ids
-    for the semi join, then the rows) and so a union of the two filters.
+    for the semi join, then the rows) and so a union of the two filters. `is_few`: a small
+    batch, whose ids are broadcast to that join (`silver.dedup.with_dedup_outcome`).
     """
     failed = F.size("quarantine_rules") > 0
     if existing_df is None:
@@ -82,7 +85,7 @@ def with_classification(typed_df: DataFrame, existing_df: DataFrame | None) -> D
             )
             .drop("_is_failed")
         )
-    return with_dedup_outcome(typed_df.filter(~failed), existing_df).unionByName(
+    return with_dedup_outcome(typed_df.filter(~failed), existing_df, is_few=is_few).unionByName(
         typed_df.filter(failed).withColumn("dedup_outcome", F.lit("quarantined"))
     )
 

@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from bronze.contracts import PaymentEvent
+from jobs.spark import execution_for
 from silver.events import (
     OUTCOMES,
     Lateness,
@@ -270,3 +271,30 @@ def test_the_payload_is_parsed_once(spark: SparkSession) -> None:
     plan = parsed._jdf.queryExecution().optimizedPlan().toString()
     assert plan.count("from_json(") == 1
     assert parsed.first()["_raw_invoice_id"] == "i"
+
+
+def test_a_small_batch_joins_silver_by_broadcast(spark: SparkSession, refs: References) -> None:
+    """A small run plans without adaptive execution, so its ids are broadcast to the join with
+    Silver by a hint (`is_few`) rather than all of Silver's keys shuffled; same outcomes."""
+    first = _payment(1, "inv-old", "refunded")
+    payloads = [
+        ("batch", first),
+        ("batch", dict(first, amount="11.00")),  # conflicting duplicate within the batch
+        ("batch", _payment(3, "inv-old", "refunded")),  # conflicts with the Silver row
+        ("batch", _payment(4, "inv-none", "refunded")),  # fails a rule
+    ]
+    typed = to_typed_events(_bronze(spark, "payment", payloads), PAYMENT, refs, LATENESS)
+    existing = spark.createDataFrame(
+        [("3f1d2c4b-5a6e-4f70-8a9b-0c1d2e3f4a03", "other", "events/payment/old", 7)],
+        "event_id string, payload_hash string, source_object_key string, line_number bigint",
+    )
+    with execution_for(spark, is_small=True):
+        few = with_classification(typed, existing, is_few=True)
+        plan = few._jdf.queryExecution().executedPlan().toString()
+        assert "BroadcastHashJoin" in plan and "LeftSemi" in plan
+        assert "SortMergeJoin LeftSemi" not in plan
+        assert_df_equality(
+            few, with_classification(typed, existing), ignore_row_order=True, ignore_nullable=True
+        )
+        outcomes = [r["dedup_outcome"] for r in few.orderBy("line_number").collect()]
+    assert outcomes == ["valid", "conflicting_duplicate", "conflicting_duplicate", "quarantined"]
