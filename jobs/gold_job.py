@@ -325,9 +325,13 @@ def write_tables(
     frames: dict[TableName, DataFrame],
     rng: GoldRange,
     fingerprints: dict[TableName, str] | None = None,
+    *,
+    is_small: bool = False,
 ) -> None:
     """Publish every tested frame: dimensions (those in `fingerprints`) whole, with their
     fingerprint; the others by their catalog mode (ranges, or whole tables on full runs).
+    `is_small`: a short range, whose few rows per table are committed by delta-rs
+    (`Lake.replace_range`).
 
     Tables are independent Delta logs, so their writes run concurrently; dimensions are
     published first, so a reader never sees a fact whose dimension row is not there yet.
@@ -342,7 +346,15 @@ def write_tables(
         monthly = spec.range_column == "month_start_date"
         start = rng.month_start if monthly else rng.start
         end = rng.end.replace(day=1) if monthly else rng.end
-        lake.write(name, frames[name], start=start, end=end, whole=rng.full, key_checked=True)
+        lake.write(
+            name,
+            frames[name],
+            start=start,
+            end=end,
+            whole=rng.full,
+            key_checked=True,
+            is_small=is_small,
+        )
 
     dimensions = [name for name in frames if name in fingerprints]
     _concurrently(write, dimensions)
@@ -510,12 +522,7 @@ def _build_and_record(
 def _consume(lake: Lake, run_id: str, rng: GoldRange) -> None:
     """Mark the Silver runs this range covered as reflected in Gold."""
     if rng.consumed:
-        lake.merge_insert(
-            "ops.gold_consumed",
-            lake.spark.createDataFrame(
-                [(r, run_id) for r in rng.consumed], "run_id string, gold_run_id string"
-            ),
-        )
+        lake.merge_insert_rows("ops.gold_consumed", [(r, run_id) for r in rng.consumed])
 
 
 def _build(
@@ -549,7 +556,7 @@ def _build(
     critical = [r for r in results if r.is_critical_failure]
     if not critical:
         run.phase("publish")
-        write_tables(lake, frames, rng, {name: built[name][1] for name in dims})
+        write_tables(lake, frames, rng, {name: built[name][1] for name in dims}, is_small=is_small)
     return results
 
 

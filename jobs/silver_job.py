@@ -591,7 +591,16 @@ def write_outputs(lake: Lake, batch: Batch, run_id: str, out: RunOutputs) -> Non
     with ThreadPoolExecutor(max_workers=len(writes)) as pool:  # three Delta logs, no order
         for future in [pool.submit(write) for write in writes]:
             future.result()
-    if batch.arrivals:
+    if batch.arrivals and not batch.rebuild:  # a few rows: committed by delta-rs
+        processed_at = dt.datetime.now(dt.UTC)
+        lake.merge_insert_rows(
+            "ops.silver_batches",
+            [
+                (a.batch_id, a.event_type, run_id, processed_at, a.max_received_at)
+                for a in batch.arrivals
+            ],
+        )
+    elif batch.arrivals:
         marks_df = spark.createDataFrame(
             [
                 (a.batch_id, a.event_type, a.max_received_at.replace(tzinfo=None))
@@ -605,10 +614,7 @@ def write_outputs(lake: Lake, batch: Batch, run_id: str, out: RunOutputs) -> Non
             F.current_timestamp().alias("processed_at"),
             "max_received_at",
         )
-        if batch.rebuild:
-            lake.replace("ops.silver_batches", marks_df)
-        else:
-            lake.merge_insert("ops.silver_batches", marks_df)
+        lake.replace("ops.silver_batches", marks_df)
 
 
 def run_silver(

@@ -7,7 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
 
 from conf.settings import Settings
 from jobs.lake import Lake, TableContractViolation
@@ -148,3 +149,58 @@ def test_rows_built_in_python_have_their_key_checked_before_any_spark_job(
         ("a", "g"),
         ("b", "g"),
     ]
+
+
+def _costs(spark: SparkSession, lake: Lake, rows: list[tuple[object, ...]]) -> DataFrame:
+    return spark.createDataFrame(rows, lake.schema("gold.costs_daily"))
+
+
+def test_a_small_range_is_committed_by_delta_rs_exactly_as_spark_would(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """`is_small` commits through delta-rs; the table then equals one written by Spark only."""
+    day, zero = dt.timedelta(days=1), Decimal(0)
+    base = [
+        (D + i * day, 20260301 + i, "NA", "support", Decimal("1.2500"), zero, 1) for i in (0, 1, 2)
+    ]
+    new = [
+        (D + day, 20260302, "NA", "support", Decimal("9.1250"), zero, 2),
+        (D + day, 20260302, "EU", "hosting", Decimal("0.0001"), Decimal("0.5000"), 3),
+    ]
+    by_spark, by_rs = _lake(spark, tmp_path / "spark"), _lake(spark, tmp_path / "rs")
+    for lake, is_small in ((by_spark, False), (by_rs, True)):
+        lake.replace("gold.costs_daily", _costs(spark, lake, base))
+        lake.replace_range(
+            "gold.costs_daily", _costs(spark, lake, new), D + day, D + day, is_small=is_small
+        )
+    assert_df_equality(
+        by_rs.read("gold.costs_daily"),
+        by_spark.read("gold.costs_daily"),
+        ignore_row_order=True,
+    )
+    commit = by_rs.history("gold.costs_daily", 1).first()
+    assert commit is not None and "delta-rs" in str(commit["engineInfo"])
+
+
+def test_bookkeeping_rows_are_committed_by_delta_rs_with_spark_s_timestamps(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Rows appended to an existing table by delta-rs read back as rows Spark appended: a naive
+    datetime is local time in both."""
+    by_spark, by_rs = _lake(spark, tmp_path / "spark"), _lake(spark, tmp_path / "rs")
+    arrived = dt.datetime(2026, 3, 1, 23, 30, 15, 250000)
+    marks = [("b1", "usage", "s1", arrived, arrived), ("b2", "payment", "s1", arrived, None)]
+    for lake in (by_spark, by_rs):
+        lake.append_rows("ops.silver_batches", marks[:1])  # creates the table (Spark)
+    by_spark.append(
+        "ops.silver_batches",
+        spark.createDataFrame(marks[1:], by_spark.schema("ops.silver_batches")),
+    )
+    by_rs.append_rows("ops.silver_batches", marks[1:])
+    assert_df_equality(
+        by_rs.read("ops.silver_batches"),
+        by_spark.read("ops.silver_batches"),
+        ignore_row_order=True,
+    )
+    commit = by_rs.history("ops.silver_batches", 1).first()
+    assert commit is not None and "delta-rs" in str(commit["engineInfo"])
