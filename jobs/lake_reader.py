@@ -51,8 +51,9 @@ def write_options(settings: Settings) -> dict[str, str]:
     """delta-rs options for commits: the store's, and on S3 the single-writer rename.
 
     S3 has no atomic rename; delta-rs then needs a lock service or this flag. finlake's
-    Spark writes make the same single-writer assumption (Delta's S3 log store), so the flag
-    adds no risk the lake does not already carry (README, "single writer").
+    Spark writes make the same assumption of one writer per table at a time (Delta's S3 log
+    store; `jobs.lake.Lake.merge_insert`), so the flag adds no risk the lake does not already
+    carry.
     """
     options = storage_options(settings)
     if settings.is_s3:
