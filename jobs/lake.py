@@ -193,7 +193,7 @@ class Lake:
                 nulls=sum(any(v is None for v in key) for key in per_key),
             ),
         )
-        if not table(name).partition_by and self.exists(name):
+        if not spec.partition_by and self.exists(name):
             names = schema.fieldNames()
             records = [dict(zip(names, map(_as_spark_reads, row), strict=True)) for row in rows]
             arrow = pa.Table.from_pylist(
@@ -254,9 +254,9 @@ class Lake:
     ) -> None:
         """Replace the rows whose range column lies in `[start, end]` (replaceWhere).
 
-        `is_small`: `df` is a few thousand rows at most (a daily run's range); an existing
-        table then gets them through delta-rs, in milliseconds instead of a Spark commit's
-        0.6-1.0 s (`lake_reader.write_arrow`, issue 18).
+        `is_small`: `df` is a few thousand rows at most (a daily run's range); the table
+        (created by Spark if new) then gets them through delta-rs, in milliseconds instead of
+        a Spark commit's 0.6-1.0 s (`lake_reader.write_arrow`, issue 18).
         """
         spec = table(name)
         column = spec.range_column
@@ -266,7 +266,7 @@ class Lake:
         if not self.exists(name):
             self._ensure(name, checked)
         where = f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
-        if is_small and self.exists(name):
+        if is_small:  # the table exists by now
             lake_reader.write_arrow(
                 self.settings, self.path(name), checked.toArrow(), predicate=where
             )
@@ -299,11 +299,11 @@ class Lake:
         """`merge_insert` of rows built in Python (in declared column order): the table's keys
         are read by delta-rs and only new rows are appended (`append_rows`), with no commit
         when every key is already there."""
-        spec = table(name)
+        spec, schema = table(name), self.schema(name)
         if spec.partition_by or not self.exists(name):
-            self.merge_insert(name, self.spark.createDataFrame(list(rows), self.schema(name)))
+            self.merge_insert(name, self.spark.createDataFrame(list(rows), schema))
             return
-        positions = [self.schema(name).fieldNames().index(k) for k in spec.key]
+        positions = [schema.fieldNames().index(k) for k in spec.key]
         present = {
             tuple(r[k] for k in spec.key) for r in self.small_table_rows(name, list(spec.key))
         }

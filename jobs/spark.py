@@ -50,7 +50,7 @@ JAR_MANIFEST = "finlake-jars.json"
 # expressions evaluated by their interpreted implementations (every Spark expression has one;
 # Spark's own test suites run in this mode too). No adaptive execution either: it submits each
 # shuffle stage as a job of its own and plans the rest again after it, which on a daily run's
-# few thousand rows costs more than it can save (430 -> 232 Spark jobs for one new day;
+# few thousand rows costs more than it can save (430 -> 235 Spark jobs for one new day;
 # docs/benchmarks.md, issue 18). Joins whose small side adaptive execution used to discover at
 # run time say so with a broadcast hint (`silver.dedup`).
 SMALL_RUN_CONF = {
